@@ -1,0 +1,103 @@
+"""tinygrad_ko: a small reverse-mode autograd engine on NumPy with a PyTorch-shaped API.
+
+``import tinygrad_ko as torch`` lets book code written for PyTorch run on it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from . import autograd
+from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .dtypes import (
+    bool_,
+    double,
+    dtype,
+    float16,
+    float32,
+    float64,
+    half,
+    int8,
+    int16,
+    int32,
+    int64,
+    long,
+    short,
+    uint8,
+)
+from .dtypes import float as float  # noqa: PLC0414
+from .dtypes import int as int  # noqa: PLC0414
+from .random import initial_seed, manual_seed
+from .tensor import (
+    Size,
+    Tensor,
+    arange,
+    as_tensor,
+    cat,
+    concat,
+    concatenate,
+    empty,
+    empty_like,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    ones,
+    ones_like,
+    pad,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    randperm,
+    stack,
+    tensor,
+    where,
+    zeros,
+    zeros_like,
+)
+
+bool = bool_  # noqa: A001  (PyTorch spells it tinygrad_ko.bool)
+__version__ = "0.1.0"
+
+
+def _method(name: str) -> Any:
+    method = getattr(Tensor, name)
+
+    def fn(input: Tensor, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+        if not isinstance(input, Tensor):
+            input = tensor(input)  # noqa: A001
+        return method(input, *args, **kwargs)
+
+    fn.__name__ = name
+    fn.__doc__ = f"Function form of ``Tensor.{name}``."
+    return fn
+
+
+# torch.exp(x), torch.sum(x, dim=1), ... : the function forms of Tensor methods
+_FUNCTION_FORMS = (
+    "abs exp log sqrt rsqrt sin cos tanh sigmoid relu clamp clip maximum minimum neg square "
+    "reciprocal log1p sum mean var std prod max min amax amin argmax argmin logsumexp softmax "
+    "log_softmax matmul mm bmm dot outer reshape flatten unflatten squeeze unsqueeze permute "
+    "transpose t expand broadcast_to split chunk unbind narrow select gather sort topk any all "
+    "isnan isfinite isinf sign clone detach numel masked_fill allclose equal eq ne lt le gt ge "
+    "add sub mul div pow lerp"
+).split()
+for _name in _FUNCTION_FORMS:
+    globals()[_name] = _method(_name)
+del _name
+
+_LAZY_SUBMODULES = ("nn", "optim", "data", "utils", "viz", "models", "learner")
+
+
+def __getattr__(name: str) -> Any:
+    # Layers above the core are imported on first use: `import tinygrad_ko` stays light, and the
+    # core never imports them.
+    if name in _LAZY_SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    if name == "draw_graph":
+        return importlib.import_module(".viz", __name__).draw_graph
+    raise AttributeError(f"module 'tinygrad_ko' has no attribute {name!r}")

@@ -1,0 +1,14 @@
+"""Reverse-mode automatic differentiation: Function, the engine, grad mode, gradcheck."""
+
+from . import functional
+from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
+from .api import backward, grad
+from .function import Function
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+
+__all__ = [
+    "Function", "backward", "grad", "gradcheck", "gradgradcheck", "GradcheckError", "functional",
+    "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
+    "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled",
+]

@@ -1,0 +1,33 @@
+"""detect_anomaly(): remember where each op was created, and fail loudly on NaN gradients."""
+
+from __future__ import annotations
+
+from .function import anomaly_state
+
+
+class detect_anomaly:  # noqa: N801
+    """Context manager: inside it, every recorded op keeps the stack of the forward code that
+    created it, and a backward that produces NaN raises an error naming the op and that stack."""
+
+    def __init__(self, check_nan: bool = True) -> None:
+        self.check_nan = check_nan
+
+    def __enter__(self) -> None:
+        self._prev = anomaly_state.enabled
+        anomaly_state.enabled = self.check_nan
+
+    def __exit__(self, *exc: object) -> None:
+        anomaly_state.enabled = self._prev
+
+
+class set_detect_anomaly(detect_anomaly):  # noqa: N801
+    """``set_detect_anomaly(True)`` switches anomaly detection on (also usable as a context)."""
+
+    def __init__(self, mode: bool) -> None:
+        super().__init__(mode)
+        self._prev = anomaly_state.enabled
+        anomaly_state.enabled = bool(mode)
+
+
+def is_anomaly_enabled() -> bool:
+    return anomaly_state.enabled

@@ -1,0 +1,288 @@
+"""The ``Function`` base: one differentiable op = its forward and its backward, side by side.
+
+A subclass writes::
+
+    class Exp(Function):
+        @staticmethod
+        def forward(ctx, x):                 # NumPy arrays in, one NumPy array out
+            y = np.exp(x)
+            ctx.save_for_backward(y)
+            return y
+
+        @staticmethod
+        def backward(ctx, grad):             # a Tensor in, one gradient per input out
+            (y,) = ctx.saved_tensors         # Tensors again
+            return grad * y
+
+``Exp.apply(t)`` runs the forward and, when grad mode is on and an input requires grad, records
+the call as a node of the graph: the instance *is* the node (PyTorch's ``grad_fn``). A node holds
+the nodes of its inputs (``_edges``) and what forward saved, never its output tensor, so dropping
+the output frees the whole graph by reference counting.
+
+``save_for_backward`` takes arrays. An array that *is* one of the inputs comes back in backward
+as that input Tensor (so ``create_graph=True`` differentiates through it, and in-place changes to
+it are detected by its version counter); the output array comes back as a Tensor connected to this
+node; any other array comes back as a constant.
+"""
+
+from __future__ import annotations
+
+import traceback
+from typing import Any
+
+import numpy as np
+
+from .grad_mode import state as _grad_state
+
+Tensor: Any = None  # set by tinygrad_ko.tensor once the Tensor class exists (avoids an import cycle)
+_make: Any = None  # tinygrad_ko.tensor._make(array, requires_grad=False, grad_fn=None)
+
+
+class _Anomaly:
+    __slots__ = ("enabled",)
+
+    def __init__(self) -> None:
+        self.enabled = False
+
+
+anomaly_state = _Anomaly()
+
+SECOND_BACKWARD_MSG = (
+    "Trying to backward through the graph a second time (or directly access saved tensors after "
+    "they have already been freed). Saved intermediate values of the graph are freed when you call "
+    ".backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the "
+    "graph a second time or if you need to access saved tensors after calling backward."
+)
+
+
+class _SavedOutput:
+    """Marks the op's own output among the saved values (kept as an array: no cycle)."""
+
+    __slots__ = ("array",)
+
+    def __init__(self, array: np.ndarray) -> None:
+        self.array = array
+
+
+class Version:
+    """A counter shared by a storage and all its views; in-place ops bump it."""
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value = 0
+
+
+class Function:
+    """Base class of every differentiable op; an instance is a node of the autograd graph."""
+
+    # Heavy kernels whose backward is written in NumPy set this: double backward through them
+    # raises a clear error instead of silently giving a wrong higher-order gradient.
+    once_differentiable = False
+    # Ops whose output is a NumPy view of input 0 set this so the output shares its version counter
+    # ("maybe": the op returns a view only when NumPy can, e.g. reshape; apply() checks).
+    is_view: bool | str = False
+
+    needs_input_grad: tuple[bool, ...]
+    _edges: tuple[Any, ...]
+    _saved: Any
+    _versions: Any
+    _pre_hooks: Any
+    _retain: Any
+    _out_shape: tuple[int, ...]
+    _trace: Any
+
+    # ---- to be written by subclasses -------------------------------------------------------
+    @staticmethod
+    def forward(ctx: Any, *args: Any, **kwargs: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx: Any, grad: Any) -> Any:
+        raise NotImplementedError
+
+    # ---- ctx API ---------------------------------------------------------------------------
+    def save_for_backward(self, *arrays: Any) -> None:
+        self._saved = arrays
+
+    @property
+    def saved_tensors(self) -> tuple[Any, ...]:
+        saved = self._saved
+        if saved is None:
+            raise RuntimeError(SECOND_BACKWARD_MSG)
+        versions = self._versions
+        if versions:
+            for counter, expected, what in versions:
+                if counter.value != expected:
+                    raise RuntimeError(
+                        "one of the variables needed for gradient computation has been modified by "
+                        f"an inplace operation: {what}, is at version {counter.value}; expected "
+                        f"version {expected} instead. Hint: the value was saved by {self.name()}; "
+                        "make the in-place change (x += ..., x.add_(...), x[...] = ...) out-of-place, "
+                        "or enable anomaly detection with tinygrad_ko.autograd.detect_anomaly() to "
+                        "see where that op was created."
+                    )
+        out = []
+        for item in saved:
+            if isinstance(item, np.ndarray):
+                out.append(_make(item))
+            elif type(item) is _SavedOutput:
+                # The output, reconnected to this node so create_graph differentiates through it.
+                if _grad_state.enabled:
+                    out.append(_make(item.array, True, self))
+                else:
+                    out.append(_make(item.array))
+            else:
+                out.append(item)
+        return tuple(out)
+
+    def mark_saved_released(self) -> None:
+        self._saved = None
+
+    # ---- graph API -------------------------------------------------------------------------
+    # the node's name in reprs and graphs (scalar variants show as their op: MulBackward)
+    display_name: str | None = None
+
+    @classmethod
+    def name(cls) -> str:
+        return cls.display_name or cls.__name__ + "Backward"
+
+    def __repr__(self) -> str:
+        return f"<{self.name()} object at {hex(id(self))}>"
+
+    @property
+    def next_functions(self) -> tuple[tuple[Any, int], ...]:
+        """PyTorch-shaped: ``((node, 0), ...)``; a leaf appears as an ``AccumulateGrad``."""
+        out: list[tuple[Any, int]] = []
+        for edge in self._edges:
+            if edge is None:
+                out.append((None, 0))
+            elif isinstance(edge, Function):
+                out.append((edge, 0))
+            else:
+                out.append((AccumulateGrad(edge), 0))
+        return tuple(out)
+
+    def register_hook(self, fn: Any) -> Any:
+        """Hook on the gradient flowing *into* this node (its output's gradient)."""
+        if self._pre_hooks is None:
+            self._pre_hooks = []
+        return _HookHandle(self._pre_hooks, fn)
+
+    # ---- recording -------------------------------------------------------------------------
+    @classmethod
+    def apply(cls, *inputs: Any, **attrs: Any) -> Any:
+        """Run ``forward`` on the inputs' arrays and record the node when grad is needed."""
+        ctx = cls.__new__(cls)
+        ctx._saved = None
+        arrays = [t._data for t in inputs]
+        if _grad_state.enabled:
+            needs = tuple([t.requires_grad for t in inputs])
+            record = True in needs
+        else:
+            needs = (False,) * len(inputs)
+            record = False
+        ctx.needs_input_grad = needs
+        out_array = cls.forward(ctx, *arrays, **attrs)
+        if type(out_array) is not np.ndarray:
+            out_array = np.asarray(out_array)  # NumPy returns scalars for 0-d results
+        if not record:
+            out = _make(out_array)
+        else:
+            ctx._edges = tuple(
+                [(t.grad_fn if t.grad_fn is not None else t) if t.requires_grad else None for t in inputs]
+            )
+            ctx._pre_hooks = None
+            ctx._retain = None
+            ctx._out_shape = out_array.shape
+            out = _make(out_array, True, ctx)
+            if ctx._saved is not None:
+                ctx._resolve_saved(inputs, arrays, out_array, out)
+            else:
+                ctx._versions = None
+            if anomaly_state.enabled:
+                ctx._trace = "".join(traceback.format_stack()[:-2])
+        if cls.is_view and (cls.is_view is True or np.may_share_memory(out_array, arrays[0])):
+            src = inputs[0]
+            out._version = src._version
+            out._base = src if src._base is None else src._base
+        return out
+
+    def _resolve_saved(self, inputs: Any, arrays: list, out_array: np.ndarray, out: Any) -> None:
+        resolved: list[Any] = []
+        versions: list[tuple[Version, int, str]] = []
+        for item in self._saved:
+            if item is out_array:
+                resolved.append(_SavedOutput(item))
+                versions.append((out._version, out._version.value, _describe(out_array, self, True)))
+                continue
+            for t, arr in zip(inputs, arrays):
+                if item is arr:
+                    resolved.append(t)
+                    versions.append((t._version, t._version.value, _describe(arr, t.grad_fn, False)))
+                    break
+            else:
+                resolved.append(item)
+        self._saved = tuple(resolved)
+        self._versions = versions
+
+
+def _describe(array: np.ndarray, node: Any, is_output: bool) -> str:
+    shape = ", ".join(str(s) for s in array.shape)
+    desc = f"[tinygrad_ko.{array.dtype} [{shape}]]"
+    if node is not None:
+        desc += f", which is output 0 of {node.name()}"
+    return desc
+
+
+class AccumulateGrad:
+    """What a leaf looks like in ``next_functions`` (PyTorch's name); ``.variable`` is the leaf."""
+
+    __slots__ = ("variable",)
+
+    def __init__(self, variable: Any) -> None:
+        self.variable = variable
+
+    @staticmethod
+    def name() -> str:
+        return "AccumulateGrad"
+
+    @property
+    def next_functions(self) -> tuple:
+        return ()
+
+    def __repr__(self) -> str:
+        return f"<AccumulateGrad object at {hex(id(self))}>"
+
+
+class _HookHandle:
+    """Returned by ``register_hook``; ``remove()`` takes the hook out again."""
+
+    __slots__ = ("_hooks", "_fn")
+
+    def __init__(self, hooks: list, fn: Any) -> None:
+        hooks.append(fn)
+        self._hooks = hooks
+        self._fn = fn
+
+    def remove(self) -> None:
+        try:
+            self._hooks.remove(self._fn)
+        except ValueError:
+            pass
+
+
+class OnceDifferentiableError(Function):
+    """Stands behind gradients computed by a once-differentiable backward under create_graph."""
+
+    op_name = ""
+
+    @staticmethod
+    def backward(ctx: Any, grad: Any) -> Any:
+        raise RuntimeError(
+            f"{ctx.op_name} is not differentiable twice: its backward is a NumPy kernel "
+            "(once differentiable), so create_graph=True cannot build a graph through it"
+        )
+
+    def name(self) -> str:  # type: ignore[override]
+        return f"{self.op_name}(double backward not supported)"

@@ -1,0 +1,84 @@
+"""Grad mode: whether new operations are recorded for backward.
+
+``no_grad``, ``enable_grad`` and ``set_grad_enabled`` work as context managers and as decorators,
+like PyTorch's.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _GradState:
+    __slots__ = ("enabled",)
+
+    def __init__(self) -> None:
+        self.enabled = True
+
+
+state = _GradState()
+
+
+def is_grad_enabled() -> bool:
+    return state.enabled
+
+
+class _GradModeContext:
+    """Base for the grad-mode context managers; also usable as a decorator."""
+
+    _target: bool = True
+
+    def __enter__(self) -> None:
+        self._prev = state.enabled
+        state.enabled = self._target
+
+    def __exit__(self, *exc: object) -> None:
+        state.enabled = self._prev
+
+    def __call__(self, fn: F) -> F:
+        target = self._target
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            prev = state.enabled
+            state.enabled = target
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                state.enabled = prev
+
+        return wrapper  # type: ignore[return-value]
+
+
+class no_grad(_GradModeContext):  # noqa: N801
+    """Disable recording: tensors computed inside have ``requires_grad=False`` and no ``grad_fn``."""
+
+    _target = False
+
+
+class enable_grad(_GradModeContext):  # noqa: N801
+    """Enable recording inside a ``no_grad`` block."""
+
+    _target = True
+
+
+class set_grad_enabled(_GradModeContext):  # noqa: N801
+    """``set_grad_enabled(False)`` acts like ``no_grad()``; it also takes effect when called bare."""
+
+    def __init__(self, mode: bool) -> None:
+        self._target = bool(mode)
+        self._prev = state.enabled
+        state.enabled = self._target  # PyTorch applies it immediately, so a bare call works too
+
+    def __enter__(self) -> None:
+        state.enabled = self._target
+
+    def __exit__(self, *exc: object) -> None:
+        state.enabled = self._prev
+
+    def __call__(self, fn: F) -> F:
+        state.enabled = self._prev  # as a decorator it must not change the caller's mode
+        return super().__call__(fn)

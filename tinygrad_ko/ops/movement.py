@@ -1,0 +1,217 @@
+"""Shape and view ops. Views are NumPy views of the input's buffer (shared storage, shared version
+counter); the backward of a view routes the gradient back into the input's shape."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..autograd import function as _fn
+from ..autograd.function import Function
+from .elementwise import unbroadcast
+
+
+class Reshape(Function):
+    is_view = "maybe"  # NumPy copies when it must (non-contiguous input)
+
+    @staticmethod
+    def forward(ctx, a, shape):
+        ctx.shape = a.shape
+        return a.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.reshape(ctx.shape)
+
+
+class Expand(Function):
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, a, shape):
+        ctx.shape = a.shape
+        return np.broadcast_to(a, shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return unbroadcast(grad, ctx.shape)
+
+
+class Permute(Function):
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, a, axes):
+        ctx.inverse = tuple(np.argsort(axes))
+        return a.transpose(axes)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.permute(*ctx.inverse)
+
+
+class GetItem(Function):
+    """Basic indexing (ints, slices, None, Ellipsis): a view."""
+
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, a, index):
+        ctx.shape, ctx.index = a.shape, index
+        return a[index]
+
+    @staticmethod
+    def backward(ctx, grad):
+        return IndexAdd.apply(grad, shape=ctx.shape, index=ctx.index, basic=True)
+
+
+class GetItemCopy(Function):
+    """Advanced indexing (integer arrays, boolean masks): a copy; repeated indices accumulate."""
+
+    @staticmethod
+    def forward(ctx, a, index):
+        ctx.shape, ctx.index = a.shape, index
+        return a[index]
+
+    @staticmethod
+    def backward(ctx, grad):
+        return IndexAdd.apply(grad, shape=ctx.shape, index=ctx.index, basic=False)
+
+
+class IndexAdd(Function):
+    """zeros(shape) with ``grad`` added at ``index``: the backward of indexing (and its own
+    backward is indexing again, so double backward works)."""
+
+    @staticmethod
+    def forward(ctx, g, shape, index, basic):
+        ctx.index, ctx.basic = index, basic
+        out = np.zeros(shape, dtype=g.dtype)
+        if basic:
+            out[index] = g
+        else:
+            np.add.at(out, index, g)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return (GetItem if ctx.basic else GetItemCopy).apply(grad, index=ctx.index)
+
+
+class SetItem(Function):
+    """Out-of-place ``a[index] = v`` used when autograd must see the assignment."""
+
+    @staticmethod
+    def forward(ctx, a, v, index):
+        out = a.copy()
+        out[index] = v
+        ctx.index, ctx.vshape = index, v.shape
+        keep = np.ones(a.shape, dtype=a.dtype)
+        keep[index] = 0
+        ctx.keep = keep
+        ctx.basic = _is_basic(index)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        na, nv = ctx.needs_input_grad
+        ga = grad * ctx.keep if na else None
+        gv = None
+        if nv:
+            gv = (GetItem if ctx.basic else GetItemCopy).apply(grad, index=ctx.index)
+            gv = unbroadcast(gv, ctx.vshape)
+        return ga, gv
+
+
+def _is_basic(index: Any) -> bool:
+    items = index if type(index) is tuple else (index,)
+    for i in items:
+        if not (i is None or i is Ellipsis or type(i) is slice or type(i) is int):
+            return False
+    return True
+
+
+class Cat(Function):
+    @staticmethod
+    def forward(ctx, *arrays, dim):
+        ctx.dim = dim
+        ctx.bounds = np.cumsum([a.shape[dim] for a in arrays])
+        return np.concatenate(arrays, axis=dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        out = []
+        start = 0
+        pre = (slice(None),) * ctx.dim
+        for need, stop in zip(ctx.needs_input_grad, ctx.bounds):
+            out.append(grad[pre + (slice(start, int(stop)),)] if need else None)
+            start = int(stop)
+        return tuple(out)
+
+
+class Pad(Function):
+    """Constant padding; ``widths`` is NumPy's per-dim (before, after), all >= 0."""
+
+    @staticmethod
+    def forward(ctx, a, widths, value):
+        ctx.index = tuple(slice(b, b + s) for (b, _), s in zip(widths, a.shape))
+        return np.pad(a, widths, mode="constant", constant_values=value)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad[ctx.index]
+
+
+def storage_root(arr: np.ndarray) -> np.ndarray:
+    """The ndarray that owns the buffer ``arr`` looks into (PyTorch's storage)."""
+    while isinstance(arr.base, np.ndarray):
+        arr = arr.base
+    return arr
+
+
+def storage_offset(arr: np.ndarray) -> int:
+    root = storage_root(arr)
+    delta = arr.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+    return delta // arr.itemsize
+
+
+def _strided_index(numel: int, size: tuple, stride: tuple, offset: int) -> np.ndarray:
+    """Storage positions an as_strided view with this geometry reads."""
+    positions = np.arange(numel)
+    return np.lib.stride_tricks.as_strided(
+        positions[offset:], shape=size, strides=tuple(s * positions.itemsize for s in stride)
+    )
+
+
+class AsStrided(Function):
+    """as_strided(size, stride, storage_offset) on the input's storage (element units)."""
+
+    is_view = True
+    once_differentiable = True
+
+    @staticmethod
+    def forward(ctx, a, size, stride, offset):
+        root = storage_root(a)
+        if not root.flags.c_contiguous:
+            raise RuntimeError("as_strided: the tensor's storage is not a contiguous buffer")
+        flat = root.reshape(-1)
+        numel = flat.size
+        last = offset + sum((n - 1) * s for n, s in zip(size, stride)) if all(size) else offset - 1
+        if offset < 0 or any(s < 0 for s in stride) or last >= numel:
+            raise RuntimeError(
+                f"as_strided: size {list(size)}, stride {list(stride)} and storage_offset {offset} "
+                f"reach outside a storage of {numel} elements"
+            )
+        ctx.numel, ctx.geom = numel, (tuple(size), tuple(stride), offset)
+        ctx.in_geom = (a.shape, tuple(s // a.itemsize for s in a.strides), storage_offset(a))
+        return np.lib.stride_tricks.as_strided(
+            flat[offset:], shape=size, strides=tuple(s * a.itemsize for s in stride)
+        )
+
+    @staticmethod
+    def backward(ctx, grad):
+        g = grad._data
+        storage = np.zeros(ctx.numel, dtype=g.dtype)
+        np.add.at(storage, _strided_index(ctx.numel, *ctx.geom), g)
+        shape, stride, offset = ctx.in_geom
+        return _fn._make(storage[_strided_index(ctx.numel, shape, stride, offset)])

@@ -1,0 +1,24 @@
+"""Global random state: one NumPy Generator shared by rand/randn/randint, init and shuffling."""
+
+from __future__ import annotations
+
+import numpy as np
+
+_state = {"generator": np.random.default_rng(), "seed": None}
+
+
+def manual_seed(seed: int) -> np.random.Generator:
+    """Seed the global generator (like ``torch.manual_seed``) and return it."""
+    seed = int(seed)
+    _state["generator"] = np.random.default_rng(seed)
+    _state["seed"] = seed
+    return _state["generator"]
+
+
+def default_generator() -> np.random.Generator:
+    """The generator every random function uses unless given its own."""
+    return _state["generator"]
+
+
+def initial_seed() -> int | None:
+    return _state["seed"]
