@@ -833,11 +833,9 @@ class Tensor:
         a2 = a.unsqueeze(0) if da == 1 else a
         b2 = b.unsqueeze(-1) if db == 1 else b
         out = L.Matmul.apply(a2, b2)
-        if db == 1:
-            out = out.squeeze(-1)
-        if da == 1:
-            out = out.squeeze(-2)
-        return out
+        if da == 1 and db == 1:
+            return out.reshape(())
+        return out.squeeze(-1) if db == 1 else out.squeeze(-2)
 
     def mm(self, other: Tensor) -> Tensor:
         if self._data.ndim != 2 or other._data.ndim != 2:

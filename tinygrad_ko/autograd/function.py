@@ -183,9 +183,9 @@ class Function:
             needs = (False,) * len(inputs)
             record = False
         ctx.needs_input_grad = needs
-        out_array = cls.forward(ctx, *arrays, **attrs)
-        if type(out_array) is not np.ndarray:
-            out_array = np.asarray(out_array)  # NumPy returns scalars for 0-d results
+        raw = cls.forward(ctx, *arrays, **attrs)
+        # NumPy returns scalars for 0-d results; the Tensor always holds an ndarray
+        out_array = raw if type(raw) is np.ndarray else np.asarray(raw)
         if not record:
             out = _make(out_array)
         else:
@@ -197,7 +197,7 @@ class Function:
             ctx._out_shape = out_array.shape
             out = _make(out_array, True, ctx)
             if ctx._saved is not None:
-                ctx._resolve_saved(inputs, arrays, out_array, out)
+                ctx._resolve_saved(inputs, arrays, raw, out)
             else:
                 ctx._versions = None
             if anomaly_state.enabled:
@@ -208,12 +208,13 @@ class Function:
             out._base = src if src._base is None else src._base
         return out
 
-    def _resolve_saved(self, inputs: Any, arrays: list, out_array: np.ndarray, out: Any) -> None:
+    def _resolve_saved(self, inputs: Any, arrays: list, raw_out: Any, out: Any) -> None:
         resolved: list[Any] = []
         versions: list[tuple[Version, int, str]] = []
+        out_array = out._data
         for item in self._saved:
-            if item is out_array:
-                resolved.append(_SavedOutput(item))
+            if item is raw_out:
+                resolved.append(_SavedOutput(out_array))
                 versions.append((out._version, out._version.value, _describe(out_array, self, True)))
                 continue
             for t, arr in zip(inputs, arrays):
@@ -222,7 +223,7 @@ class Function:
                     versions.append((t._version, t._version.value, _describe(arr, t.grad_fn, False)))
                     break
             else:
-                resolved.append(item)
+                resolved.append(np.asarray(item) if isinstance(item, np.generic) else item)
         self._saved = tuple(resolved)
         self._versions = versions
 

@@ -20,11 +20,15 @@ def _outputs(fn: Callable[..., Any], inputs: Sequence[Any]) -> list[Any]:
     return [o for o in outs if isinstance(o, _fn.Tensor)]
 
 
+def _numel(t: Any) -> int:
+    return t._data.size if isinstance(t, _fn.Tensor) else 0
+
+
 def _numerical_jacobians(fn: Callable[..., Any], inputs: Sequence[Any], eps: float) -> list[list[np.ndarray]]:
     """jac[o][i] has shape (outputs[o].numel, inputs[i].numel)."""
     # fn runs with grad mode on: gradgradcheck's fn itself calls autograd.grad
     outs = _outputs(fn, inputs)
-    jac = [[np.zeros((o._data.size, t._data.size)) for t in inputs] for o in outs]
+    jac = [[np.zeros((o._data.size, _numel(t))) for t in inputs] for o in outs]
     for i, t in enumerate(inputs):
         if not (isinstance(t, _fn.Tensor) and t.requires_grad):
             continue
@@ -44,7 +48,7 @@ def _numerical_jacobians(fn: Callable[..., Any], inputs: Sequence[Any], eps: flo
 def _analytical_jacobians(fn: Callable[..., Any], inputs: Sequence[Any]) -> tuple[list, list]:
     diff = [t for t in inputs if isinstance(t, _fn.Tensor) and t.requires_grad]
     outs = _outputs(fn, inputs)
-    jac = [[np.zeros((o._data.size, t._data.size)) for t in inputs] for o in outs]
+    jac = [[np.zeros((o._data.size, _numel(t))) for t in inputs] for o in outs]
     problems: list[str] = []
     for o, out in enumerate(outs):
         if not out.requires_grad:

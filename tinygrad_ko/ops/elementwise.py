@@ -138,7 +138,7 @@ class Minimum(Function):
         ctx.save_for_backward(((a < b) + 0.5 * (a == b)).astype(np.result_type(a, b)))
         return np.minimum(a, b)
 
-    backward = Maximum.backward
+    backward = staticmethod(Maximum.backward)
 
 
 class Where(Function):

@@ -131,15 +131,17 @@ class LogSumExp(Function):
     def forward(ctx, a, axes, keepdim):
         ctx.shape, ctx.axes = a.shape, axes
         out_k = _logsumexp(a, axes)
+        if not keepdim:
+            out_k = np.squeeze(out_k, axis=axes) if axes is not None else out_k.reshape(())
         ctx.save_for_backward(a, out_k)
-        if keepdim:
-            return out_k
-        return np.squeeze(out_k, axis=axes) if axes is not None else out_k.reshape(())
+        return out_k
 
     @staticmethod
     def backward(ctx, grad):
-        a, out_k = ctx.saved_tensors
-        return _expand_back(grad, ctx.shape, ctx.axes) * (a - out_k).exp()
+        a, out = ctx.saved_tensors
+        # the saved output (not a constant) keeps create_graph exact: d/da exp(a - lse(a))
+        lse = _expand_back(out, ctx.shape, ctx.axes)
+        return _expand_back(grad, ctx.shape, ctx.axes) * (a - lse).exp()
 
 
 class Softmax(Function):
