@@ -183,7 +183,10 @@ class Function:
             needs = (False,) * len(inputs)
             record = False
         ctx.needs_input_grad = needs
-        raw = cls.forward(ctx, *arrays, **attrs)
+        try:
+            raw = cls.forward(ctx, *arrays, **attrs)
+        except ValueError as e:  # NumPy's shape errors, reworded to name the op and the shapes
+            raise RuntimeError(_shape_error(cls, arrays, e)) from None
         # NumPy returns scalars for 0-d results; the Tensor always holds an ndarray
         out_array = raw if type(raw) is np.ndarray else np.asarray(raw)
         if not record:
@@ -226,6 +229,23 @@ class Function:
                 resolved.append(np.asarray(item) if isinstance(item, np.generic) else item)
         self._saved = tuple(resolved)
         self._versions = versions
+
+
+def _shape_error(cls: type, arrays: list, err: Exception) -> str:
+    shapes = [list(a.shape) for a in arrays]
+    op = cls.__name__
+    if len(arrays) == 2:
+        sa, sb = arrays[0].shape, arrays[1].shape
+        for i in range(1, max(len(sa), len(sb)) + 1):
+            da = sa[-i] if i <= len(sa) else 1
+            db = sb[-i] if i <= len(sb) else 1
+            if da != db and da != 1 and db != 1:
+                dim = max(len(sa), len(sb)) - i
+                return (
+                    f"{op}: the size of tensor a ({da}) must match the size of tensor b ({db}) at "
+                    f"non-singleton dimension {dim} (shapes {shapes[0]} and {shapes[1]})"
+                )
+    return f"{op}: invalid input shapes {shapes}: {err}"
 
 
 def _describe(array: np.ndarray, node: Any, is_output: bool) -> str:

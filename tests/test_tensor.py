@@ -1,0 +1,331 @@
+"""Tensor creation, dtypes, attributes, repr, views and storage, in-place ops."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinygrad_ko as tg
+
+
+# ---- creation and dtypes ------------------------------------------------------------------------
+def test_tensor_copies_its_input():
+    arr = np.array([1.0, 2.0], dtype=np.float32)
+    t = tg.tensor(arr)
+    arr[0] = 100
+    assert t.tolist() == [1.0, 2.0]
+
+
+def test_default_dtypes_follow_pytorch():
+    assert tg.tensor([1.0, 2.0]).dtype == tg.float32
+    assert tg.tensor(3.5).dtype == tg.float32
+    assert tg.tensor([1, 2]).dtype == tg.int64
+    assert tg.tensor([True, False]).dtype == tg.bool
+    assert tg.tensor(np.zeros(2, dtype=np.float64)).dtype == tg.float64
+    assert tg.tensor([1, 2], dtype=tg.float64).dtype == tg.float64
+    assert tg.tensor([1, 2], dtype=np.float32).dtype == tg.float32
+    assert tg.zeros(2, 3).dtype == tg.float32
+    assert tg.arange(5).dtype == tg.int64
+    assert tg.arange(0.0, 1.0, 0.25).dtype == tg.float32
+    assert tg.randint(0, 10, (3,)).dtype == tg.int64
+
+
+def test_python_scalars_do_not_promote_float32():
+    x = tg.ones(3)
+    for y in (x * 2.5, x + 1, 2 - x, x / 3, x**2, 1.5 / x, x * True):
+        assert y.dtype == tg.float32
+    assert (tg.tensor([1, 2]) * 1.5).dtype == tg.float32  # int tensor * float -> default float
+    assert (tg.tensor([1, 2]) * 2).dtype == tg.int64
+    assert (tg.tensor([1, 2]) / 2).dtype == tg.float32
+    assert (x + tg.tensor([1, 2, 3])).dtype == tg.float32  # float32 + int64 tensor -> float32
+    assert (x + tg.zeros(3, dtype=tg.float64)).dtype == tg.float64
+
+
+def test_int_and_bool_tensors_cannot_require_grad():
+    with pytest.raises(RuntimeError, match="floating point"):
+        tg.tensor([1, 2], requires_grad=True)
+    with pytest.raises(RuntimeError, match="floating point"):
+        tg.tensor([True]).requires_grad_()
+
+
+@pytest.mark.parametrize(
+    "make, shape",
+    [
+        (lambda: tg.zeros(2, 3), (2, 3)),
+        (lambda: tg.ones((2, 3)), (2, 3)),
+        (lambda: tg.full((2, 2), 7.0), (2, 2)),
+        (lambda: tg.empty(4), (4,)),
+        (lambda: tg.zeros_like(tg.ones(5)), (5,)),
+        (lambda: tg.ones_like(tg.ones(5)), (5,)),
+        (lambda: tg.full_like(tg.ones(5), 3), (5,)),
+        (lambda: tg.rand(3, 2), (3, 2)),
+        (lambda: tg.randn(3, 2), (3, 2)),
+        (lambda: tg.randint(0, 5, (4,)), (4,)),
+        (lambda: tg.arange(10), (10,)),
+        (lambda: tg.linspace(0, 1, 5), (5,)),
+        (lambda: tg.eye(3), (3, 3)),
+    ],
+)
+def test_creation_shapes(make, shape):
+    assert make().shape == shape
+
+
+def test_creation_values():
+    assert tg.full((2,), 7.0).tolist() == [7.0, 7.0]
+    assert tg.eye(2).tolist() == [[1.0, 0.0], [0.0, 1.0]]
+    assert tg.linspace(0, 1, 3).tolist() == [0.0, 0.5, 1.0]
+    assert tg.arange(1, 7, 2).tolist() == [1, 3, 5]
+    r = tg.rand(1000)
+    assert 0 <= r.min().item() and r.max().item() < 1
+    assert r.dtype == tg.float32 and tg.randn(10).dtype == tg.float32
+
+
+def test_manual_seed_makes_random_reproducible():
+    tg.manual_seed(42)
+    a, b, c = tg.rand(3), tg.randn(3), tg.randint(0, 100, (3,))
+    tg.manual_seed(42)
+    assert a.equal(tg.rand(3)) and b.equal(tg.randn(3)) and c.equal(tg.randint(0, 100, (3,)))
+    assert not a.equal(tg.rand(3))
+
+
+def test_from_numpy_and_numpy_share_memory():
+    arr = np.zeros(3, dtype=np.float32)
+    t = tg.from_numpy(arr)
+    arr[1] = 5
+    assert t[1].item() == 5
+    t.numpy()[2] = 7
+    assert arr[2] == 7
+
+
+# ---- attributes -----------------------------------------------------------------------------------
+def test_attributes():
+    x = tg.arange(6.0).reshape(2, 3)
+    assert x.shape == (2, 3) and x.size() == (2, 3) and x.size(1) == 3 and x.size(-1) == 3
+    assert x.dim() == 2 and x.ndim == 2 and x.numel() == 6 and len(x) == 2
+    assert x.T.shape == (3, 2)
+    assert tg.tensor(2.5).item() == 2.5
+    assert x.tolist() == [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
+    assert [row.tolist() for row in x] == [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
+    assert repr(x.shape) == "tinygrad_ko.Size([2, 3])"
+    assert x.float().dtype == tg.float32 and x.double().dtype == tg.float64
+    assert x.long().dtype == tg.int64 and x.int().dtype == tg.int32 and x.bool().dtype == tg.bool
+    assert x.to(tg.float64).dtype == tg.float64
+
+
+def test_clone_detach_requires_grad():
+    x = tg.ones(3, requires_grad=True)
+    assert x.is_leaf and x.grad is None and x.grad_fn is None
+    y = x * 2
+    assert not y.is_leaf and y.requires_grad and y.grad_fn is not None
+    d = y.detach()
+    assert not d.requires_grad and d.grad_fn is None
+    assert d.untyped_storage().data_ptr() == y.untyped_storage().data_ptr()
+    c = x.clone()
+    assert c.requires_grad and c.untyped_storage().data_ptr() != x.untyped_storage().data_ptr()
+    c.sum().backward()
+    assert x.grad.tolist() == [1.0, 1.0, 1.0]
+
+
+def test_repr_like_pytorch():
+    assert repr(tg.tensor([1.0, 2.0])) == "tensor([1., 2.])"
+    assert repr(tg.tensor([1.0, 2.0], requires_grad=True)) == "tensor([1., 2.], requires_grad=True)"
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    assert repr(x * x) == "tensor([1., 4.], grad_fn=<MulBackward>)"
+    assert repr(x * 2) == "tensor([2., 4.], grad_fn=<MulBackward>)"
+    assert repr(tg.tensor([0.5, 0.25])) == "tensor([0.5000, 0.2500])"
+    assert repr(tg.tensor([1, 2])) == "tensor([1, 2])"
+    assert repr(tg.tensor([1, 2], dtype=tg.int32)) == "tensor([1, 2], dtype=tinygrad_ko.int32)"
+    assert repr(tg.tensor(3.0)) == "tensor(3.)"
+    assert repr(tg.tensor([True])) == "tensor([True])"
+    assert "grad_fn=<SumBackward>" in repr((x * x).sum())
+
+
+def test_data_is_detached_and_shares_storage():
+    p = tg.ones(3, requires_grad=True)
+    (p * 2).sum().backward()
+    p.data -= 0.5 * p.grad.data  # fastai's update
+    assert p.tolist() == [0.0, 0.0, 0.0]
+    assert p.requires_grad and p.is_leaf
+    assert not p.data.requires_grad
+    p.data = tg.tensor([5.0, 6.0])  # swaps the storage
+    assert p.tolist() == [5.0, 6.0] and p.requires_grad
+
+
+def test_grad_is_settable():
+    p = tg.ones(2, requires_grad=True)
+    p.grad = tg.tensor([1.0, 2.0])
+    (p * 1.0).sum().backward()
+    assert p.grad.tolist() == [2.0, 3.0]
+    p.grad = None
+    assert p.grad is None
+    with pytest.raises(RuntimeError, match="different size"):
+        p.grad = tg.zeros(3)
+
+
+# ---- views and storage -------------------------------------------------------------------------------
+VIEW_OPS = {
+    "reshape": lambda x: x.reshape(3, 4),
+    "view": lambda x: x.view(-1),
+    "transpose": lambda x: x.transpose(0, 1),
+    "permute": lambda x: x.permute(1, 0),
+    "T": lambda x: x.T,
+    "expand": lambda x: x[:1].expand(5, 6),
+    "slice": lambda x: x[1:, ::2],
+    "int_index": lambda x: x[1],
+    "full_int_index": lambda x: x[1, 2],
+    "unsqueeze": lambda x: x.unsqueeze(0),
+    "squeeze": lambda x: x.unsqueeze(1).squeeze(1),
+    "flatten": lambda x: x.flatten(),
+    "as_strided": lambda x: x.as_strided((2, 2), (1, 2)),
+    "data": lambda x: x.data,
+    "detach": lambda x: x.detach(),
+    "split": lambda x: x.split(1)[1],
+    "narrow": lambda x: x.narrow(1, 1, 2),
+}
+
+
+@pytest.mark.parametrize("name", sorted(VIEW_OPS))
+def test_views_share_storage(name):
+    x = tg.arange(1.0, 13.0).reshape(2, 6)  # no zeros: zeroing through the view must show in x
+    v = VIEW_OPS[name](x)
+    assert v.untyped_storage().data_ptr() == x.untyped_storage().data_ptr()
+    if name != "expand":  # expanded views are read-only, as in PyTorch's in-place rules
+        with tg.no_grad():
+            v.zero_() if v.numel() > 0 else None
+        assert (x == 0).any().item()
+
+
+@pytest.mark.parametrize(
+    "name, op",
+    [
+        ("int_array_index", lambda x: x[tg.tensor([0, 1])]),
+        ("mask_index", lambda x: x[x > 3]),
+        ("clone", lambda x: x.clone()),
+        ("arithmetic", lambda x: x + 0),
+        ("cat", lambda x: tg.cat([x, x])),
+        ("reshape_of_transposed", lambda x: x.T.reshape(-1)),
+    ],
+)
+def test_copies_do_not_share_storage(name, op):
+    x = tg.arange(12.0).reshape(2, 6)
+    y = op(x)
+    y.zero_()
+    assert x.tolist() == tg.arange(12.0).reshape(2, 6).tolist()
+
+
+def test_stride_offset_contiguous():
+    x = tg.arange(24.0).reshape(2, 3, 4)
+    assert x.stride() == (12, 4, 1) and x.stride(0) == 12 and x.storage_offset() == 0
+    assert x.is_contiguous()
+    t = x.transpose(0, 2)
+    assert t.stride() == (1, 4, 12) and not t.is_contiguous()
+    s = x[1, 1:, ::2]
+    assert s.storage_offset() == 16 and s.stride() == (4, 2)
+    e = tg.ones(3, 1).expand(3, 4)
+    assert e.stride() == (1, 0)
+    c = t.contiguous()
+    assert c.is_contiguous() and c.untyped_storage().data_ptr() != x.untyped_storage().data_ptr()
+    assert x.contiguous() is x
+    assert x.data_ptr() == x.untyped_storage().data_ptr()
+    assert s.data_ptr() == x.data_ptr() + 16 * 4
+
+
+def test_as_strided():
+    x = tg.arange(9.0)
+    w = x.as_strided((3, 3), (1, 1))  # sliding windows
+    assert w.tolist() == [[0, 1, 2], [1, 2, 3], [2, 3, 4]]
+    assert x.as_strided((2,), (3,), 2).tolist() == [2.0, 5.0]
+    with pytest.raises(RuntimeError, match="outside"):
+        x.as_strided((3, 3), (3, 3))
+
+
+def test_view_of_noncontiguous_raises_reshape_copies():
+    x = tg.arange(6.0).reshape(2, 3).T
+    with pytest.raises(RuntimeError, match="view size is not compatible"):
+        x.view(-1)
+    assert x.reshape(-1).tolist() == [0.0, 3.0, 1.0, 4.0, 2.0, 5.0]
+
+
+# ---- in-place ops --------------------------------------------------------------------------------
+def test_inplace_ops_keep_storage_and_bump_version():
+    x = tg.zeros(3)
+    ptr = x.data_ptr()
+    v = x[1:]
+    x.add_(1).mul_(3).sub_(1).div_(2)
+    assert x.tolist() == [1.0, 1.0, 1.0] and x.data_ptr() == ptr
+    x += 1
+    x -= tg.ones(3)
+    x *= 4
+    x /= 2
+    assert x.tolist() == [2.0, 2.0, 2.0] and x.data_ptr() == ptr
+    x.clamp_(max=1.5)
+    assert x.tolist() == [1.5, 1.5, 1.5]
+    x.fill_(7)
+    x[0] = 3
+    assert x.tolist() == [3.0, 7.0, 7.0] and v.tolist() == [7.0, 7.0]
+    x.copy_(tg.tensor([1.0, 2.0, 3.0]))
+    assert v.tolist() == [2.0, 3.0]
+    x.zero_()
+    assert x.tolist() == [0.0, 0.0, 0.0]
+    assert x._version.value == v._version.value >= 12
+
+
+def test_inplace_on_int_with_float_is_an_error():
+    x = tg.tensor([1, 2])
+    with pytest.raises(RuntimeError, match="int64"):
+        x += 1.5
+
+
+def test_setitem_and_indexing():
+    x = tg.zeros(3, 4)
+    x[0] = tg.tensor([1.0, 2.0, 3.0, 4.0])
+    x[1:, 0] = 9
+    x[x > 8] = 5
+    assert x.tolist() == [[1, 2, 3, 4], [5, 0, 0, 0], [5, 0, 0, 0]]
+    assert x[tg.tensor([0, 0])].shape == (2, 4)
+    assert x[:, [1, 3]].tolist() == [[2, 4], [0, 0], [0, 0]]
+    assert x[..., -1].tolist() == [4, 0, 0]
+    assert x[None].shape == (1, 3, 4)
+
+
+def test_non_differentiable_ops():
+    x = tg.tensor([[1.0, 5.0, 3.0], [4.0, 2.0, float("nan")]])
+    assert (x > 2).dtype == tg.bool
+    assert (x == x).tolist() == [[True, True, True], [True, True, False]]
+    assert (x != 1).sum().item() == 5
+    assert x[0].argmax().item() == 1 and x[0].argmin().item() == 0
+    assert x[:, :2].argmax(dim=1).tolist() == [1, 0]
+    assert x.isnan().any().item() and not x.isfinite().all().item()
+    v, i = x[0].sort(descending=True)
+    assert v.tolist() == [5.0, 3.0, 1.0] and i.tolist() == [1, 2, 0]
+    v, i = x[0].topk(2)
+    assert v.tolist() == [5.0, 3.0] and i.tolist() == [1, 2]
+
+
+def test_max_min_with_dim_return_values_and_indices():
+    x = tg.tensor([[1.0, 5.0, 5.0], [4.0, 2.0, 0.0]])
+    values, indices = x.max(dim=1)
+    assert values.tolist() == [5.0, 4.0] and indices.tolist() == [1, 0]
+    r = x.min(1, keepdim=True)
+    assert r.values.shape == (2, 1) and r.indices.tolist() == [[0], [2]]
+    assert x.max().item() == 5.0 and x.amax(0).tolist() == [4.0, 5.0, 5.0]
+    relu = x.max(tg.tensor(4.5))  # fastai's simple_net spelling of relu-like max
+    assert relu.tolist() == [[4.5, 5.0, 5.0], [4.5, 4.5, 4.5]]
+
+
+def test_function_forms():
+    x = tg.tensor([[1.0, 2.0], [3.0, 4.0]])
+    assert tg.sum(x).item() == 10.0
+    assert tg.exp(tg.zeros(2)).tolist() == [1.0, 1.0]
+    assert tg.matmul(x, x).tolist() == [[7.0, 10.0], [15.0, 22.0]]
+    assert tg.stack([x, x]).shape == (2, 2, 2)
+    assert tg.cat([x, x], dim=1).shape == (2, 4)
+    assert tg.where(x > 2, x, tg.zeros(1)).tolist() == [[0.0, 0.0], [3.0, 4.0]]
+    assert [c.shape for c in x.chunk(2)] == [(1, 2), (1, 2)]
+    assert tg.pad(x, (1, 1)).shape == (2, 4)
+    assert tg.outer(tg.ones(2), tg.ones(3)).shape == (2, 3)
+    assert tg.dot(tg.ones(3), tg.ones(3)).item() == 3.0
+    assert tg.bmm(tg.ones(2, 2, 3), tg.ones(2, 3, 4)).shape == (2, 2, 4)
+    assert x.var().item() == pytest.approx(np.var([1, 2, 3, 4], ddof=1))
+    assert x.std(unbiased=False).item() == pytest.approx(np.std([1, 2, 3, 4]))
+    assert x.var(dim=0, unbiased=False).tolist() == [1.0, 1.0]
