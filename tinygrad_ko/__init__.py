@@ -29,6 +29,7 @@ from .dtypes import (
 from .dtypes import float as float  # noqa: PLC0414
 from .dtypes import int as int  # noqa: PLC0414
 from .random import initial_seed, manual_seed
+from .serialization import load, save
 from .tensor import (
     Size,
     Tensor,

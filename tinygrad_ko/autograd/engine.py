@@ -58,7 +58,7 @@ def run_backward(
         if nid in seen:
             continue
         seen.add(nid)
-        if type(node) is Tensor:
+        if isinstance(node, Tensor):  # a leaf (Tensor or a subclass such as nn.Parameter)
             continue
         for e in node._edges:
             if e is not None:
@@ -94,7 +94,7 @@ def run_backward(
             node = ready.pop()
             nid = id(node)
             grad = buffers.pop(nid, None)
-            if type(node) is Tensor:
+            if isinstance(node, Tensor):
                 if grad is not None:
                     if node._hooks:
                         grad = _run_hooks(node._hooks, grad)
@@ -114,23 +114,24 @@ def run_backward(
                     _retain(node._retain, grad, create_graph)
                 if captured is not None and nid in captured:
                     captured[nid] = grad
-                grads = _call_backward(node, grad, create_graph)
+                if create_graph and node.once_differentiable:
+                    grads = _once_differentiable_backward(node, grad)
+                else:
+                    grads = node.backward(node, grad)
+                    if type(grads) is not tuple:
+                        grads = (grads,)
                 if not retain_graph:
                     node._saved = None
                 if anomaly_state.enabled:
                     _check_nan(node, grads)
-            for i, e in enumerate(edges):
+            for e, g in zip(edges, grads):
                 if e is None:
                     continue
                 eid = id(e)
-                g = grads[i]
                 if g is not None:
-                    expected = e.shape if type(e) is Tensor else e._out_shape
-                    if g.shape != expected:
-                        raise RuntimeError(
-                            f"Function {node.name()} returned an invalid gradient at index {i} - got "
-                            f"{list(g.shape)} but expected shape compatible with {list(expected)}"
-                        )
+                    gshape = g._data.shape
+                    if gshape != (e._data.shape if isinstance(e, Tensor) else e._out_shape):
+                        _bad_gradient(node, edges, e, g)
                     prev = buffers.get(eid)
                     buffers[eid] = g if prev is None else prev + g
                 left = deps[eid] - 1
@@ -145,28 +146,33 @@ def run_backward(
     return [captured[id(t.grad_fn if t.grad_fn is not None else t)] for t in capture]  # type: ignore[union-attr]
 
 
-def _call_backward(node: Function, grad: Any, create_graph: bool) -> Sequence[Any]:
-    if create_graph and node.once_differentiable:
-        _grad_state.enabled = False
-        try:
-            grads = _as_tuple(node.backward(node, grad))
-        finally:
-            _grad_state.enabled = True
-        out = []
-        for g in grads:
-            if g is None:
-                out.append(None)
-                continue
-            err = OnceDifferentiableError.__new__(OnceDifferentiableError)
-            err.op_name = node.name()
-            err._edges = ()
-            err._saved = None
-            err._pre_hooks = None
-            err._retain = None
-            err._out_shape = g.shape
-            out.append(_fn._make(g._data, True, err))
-        return out
-    return _as_tuple(node.backward(node, grad))
+def _bad_gradient(node: Function, edges: Sequence[Any], edge: Any, g: Any) -> None:
+    i = list(edges).index(edge)
+    expected = edge._data.shape if isinstance(edge, _fn.Tensor) else edge._out_shape
+    raise RuntimeError(
+        f"Function {node.name()} returned an invalid gradient at index {i} - got "
+        f"{list(g._data.shape)} but expected shape compatible with {list(expected)}"
+    )
+
+
+def _once_differentiable_backward(node: Function, grad: Any) -> Sequence[Any]:
+    """Run a NumPy-kernel backward under create_graph: its results cannot be differentiated
+    again, so they stand behind a node that raises a clear error if anyone tries."""
+    _grad_state.enabled = False
+    try:
+        grads = _as_tuple(node.backward(node, grad))
+    finally:
+        _grad_state.enabled = True
+    out = []
+    for g in grads:
+        if g is None:
+            out.append(None)
+            continue
+        err = OnceDifferentiableError.__new__(OnceDifferentiableError)
+        err.op_name = node.name()
+        err._out_shape = g._data.shape
+        out.append(_fn._make(g._data, True, err))
+    return out
 
 
 def _as_tuple(grads: Any) -> Sequence[Any]:

@@ -64,6 +64,11 @@ class _SavedOutput:
         self.array = array
 
 
+_new = object.__new__
+_NEEDS_1 = {False: (False,), True: (True,)}
+_NEEDS_2_FALSE = (False, False)
+
+
 class Version:
     """A counter shared by a storage and all its views; in-place ops bump it."""
 
@@ -84,13 +89,14 @@ class Function:
     is_view: bool | str = False
 
     needs_input_grad: tuple[bool, ...]
-    _edges: tuple[Any, ...]
-    _saved: Any
-    _versions: Any
-    _pre_hooks: Any
-    _retain: Any
-    _out_shape: tuple[int, ...]
-    _trace: Any
+    _edges: tuple[Any, ...] = ()
+    _out_shape: tuple[int, ...] = ()
+    # defaults on the class, so recording a node sets only what differs
+    _saved: Any = None
+    _versions: Any = None
+    _pre_hooks: Any = None
+    _retain: Any = None
+    _trace: Any = None
 
     # ---- to be written by subclasses -------------------------------------------------------
     @staticmethod
@@ -172,16 +178,31 @@ class Function:
     # ---- recording -------------------------------------------------------------------------
     @classmethod
     def apply(cls, *inputs: Any, **attrs: Any) -> Any:
-        """Run ``forward`` on the inputs' arrays and record the node when grad is needed."""
-        ctx = cls.__new__(cls)
-        ctx._saved = None
-        arrays = [t._data for t in inputs]
-        if _grad_state.enabled:
-            needs = tuple([t.requires_grad for t in inputs])
-            record = True in needs
+        """Run ``forward`` on the inputs' arrays and record the node when grad is needed.
+
+        This is the hot path of every op, so the common one- and two-input cases are spelled out
+        and the output Tensor is built inline (see ``tinygrad_ko.tensor._make``).
+        """
+        ctx = _new(cls)
+        n = len(inputs)
+        enabled = _grad_state.enabled
+        if n == 1:
+            t0 = inputs[0]
+            arrays: Any = (t0._data,)
+            record = enabled and t0.requires_grad
+            needs: tuple[bool, ...] = _NEEDS_1[record]
+        elif n == 2:
+            t0, t1 = inputs
+            arrays = (t0._data, t1._data)
+            if enabled:
+                needs = (t0.requires_grad, t1.requires_grad)
+                record = needs[0] or needs[1]
+            else:
+                needs, record = _NEEDS_2_FALSE, False
         else:
-            needs = (False,) * len(inputs)
-            record = False
+            arrays = tuple([t._data for t in inputs])
+            needs = tuple([enabled and t.requires_grad for t in inputs])
+            record = True in needs
         ctx.needs_input_grad = needs
         try:
             raw = cls.forward(ctx, *arrays, **attrs)
@@ -189,22 +210,32 @@ class Function:
             raise RuntimeError(_shape_error(cls, arrays, e)) from None
         # NumPy returns scalars for 0-d results; the Tensor always holds an ndarray
         out_array = raw if type(raw) is np.ndarray else np.asarray(raw)
-        if not record:
-            out = _make(out_array)
-        else:
-            ctx._edges = tuple(
-                [(t.grad_fn if t.grad_fn is not None else t) if t.requires_grad else None for t in inputs]
-            )
-            ctx._pre_hooks = None
-            ctx._retain = None
+        out = _new(Tensor)
+        out._data = out_array
+        out._grad = None
+        out._base = None
+        out._hooks = None
+        out._version = Version()
+        if record:
+            out.requires_grad = True
+            out.grad_fn = ctx
+            if n == 1:
+                ctx._edges = (t0.grad_fn or t0,)
+            elif n == 2:
+                ctx._edges = (
+                    (t0.grad_fn or t0) if needs[0] else None,
+                    (t1.grad_fn or t1) if needs[1] else None,
+                )
+            else:
+                ctx._edges = tuple([(t.grad_fn or t) if t.requires_grad else None for t in inputs])
             ctx._out_shape = out_array.shape
-            out = _make(out_array, True, ctx)
             if ctx._saved is not None:
                 ctx._resolve_saved(inputs, arrays, raw, out)
-            else:
-                ctx._versions = None
             if anomaly_state.enabled:
                 ctx._trace = "".join(traceback.format_stack()[:-2])
+        else:
+            out.requires_grad = False
+            out.grad_fn = None
         if cls.is_view and (cls.is_view is True or np.may_share_memory(out_array, arrays[0])):
             src = inputs[0]
             out._version = src._version

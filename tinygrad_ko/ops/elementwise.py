@@ -32,7 +32,7 @@ class Add(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.shapes = (a.shape, b.shape)
-        return a + b
+        return np.add(a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -45,7 +45,7 @@ class Sub(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.shapes = (a.shape, b.shape)
-        return a - b
+        return np.subtract(a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -61,7 +61,7 @@ class Mul(Function):
         ctx.shapes = (a.shape, b.shape)
         # each gradient needs only the *other* input
         ctx.save_for_backward(b if na else None, a if nb else None)
-        return a * b
+        return np.multiply(a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -167,7 +167,7 @@ class AddScalar(Function):
 
     @staticmethod
     def forward(ctx, a, c):
-        return a + c
+        return np.add(a, c)  # the ufunc call is cheaper than the operator for small arrays
 
     @staticmethod
     def backward(ctx, grad):
@@ -180,7 +180,7 @@ class MulScalar(Function):
     @staticmethod
     def forward(ctx, a, c):
         ctx.c = c
-        return a * c
+        return np.multiply(a, c)
 
     @staticmethod
     def backward(ctx, grad):

@@ -1,0 +1,73 @@
+"""save/load of state dicts as .npz files: no pickle, atomic writes, clear errors.
+
+``tinygrad_ko.save(model.state_dict(), "model.npz")`` and
+``model.load_state_dict(tinygrad_ko.load("model.npz"))`` play the part of torch.save/torch.load for
+state dicts. Values may be Tensors or arrays; ``metadata`` (a JSON-able dict) rides along.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from collections import OrderedDict
+from typing import Any
+
+import numpy as np
+
+from .tensor import Tensor, from_numpy
+
+_META_KEY = "__tinygrad_ko_meta__"
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint file is missing, truncated, not a checkpoint, or does not fit."""
+
+
+def save(state: dict[str, Any], path: str | os.PathLike, metadata: dict[str, Any] | None = None) -> None:
+    """Write ``state`` (name -> Tensor/array/number) to ``path`` atomically (temp file + rename)."""
+    path = os.fspath(path)
+    arrays: dict[str, np.ndarray] = {}
+    for key, value in state.items():
+        if key == _META_KEY:
+            raise ValueError(f"save: the key {_META_KEY!r} is reserved")
+        arr = value.detach().numpy() if isinstance(value, Tensor) else np.asarray(value)
+        if arr.dtype == object:
+            raise TypeError(f"save: value for {key!r} is not numeric ({type(value).__name__}); only tensors/arrays/numbers can be saved")
+        arrays[key] = arr
+    if metadata is not None:
+        arrays[_META_KEY] = np.frombuffer(json.dumps(metadata).encode(), dtype=np.uint8)
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def load(path: str | os.PathLike, with_metadata: bool = False) -> Any:
+    """Read a checkpoint written by ``save``: an OrderedDict of Tensors (and the metadata dict)."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise CheckpointError(f"checkpoint not found: {path}")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as e:
+        raise CheckpointError(f"checkpoint {path} is truncated or not a .npz checkpoint: {e}") from None
+    meta: dict[str, Any] = {}
+    if _META_KEY in arrays:
+        try:
+            meta = json.loads(arrays.pop(_META_KEY).tobytes().decode())
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise CheckpointError(f"checkpoint {path} has unreadable metadata: {e}") from None
+    state = OrderedDict((k, from_numpy(v)) for k, v in arrays.items())
+    return (state, meta) if with_metadata else state
