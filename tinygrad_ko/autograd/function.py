@@ -118,8 +118,9 @@ class Function:
             raise RuntimeError(SECOND_BACKWARD_MSG)
         versions = self._versions
         if versions:
-            for counter, expected, what in versions:
+            for counter, expected, tensor in versions:
                 if counter.value != expected:
+                    what = _describe(tensor, self) if tensor is not None else _describe(None, self)
                     raise RuntimeError(
                         "one of the variables needed for gradient computation has been modified by "
                         f"an inplace operation: {what}, is at version {counter.value}; expected "
@@ -242,19 +243,19 @@ class Function:
             out._base = src if src._base is None else src._base
         return out
 
-    def _resolve_saved(self, inputs: Any, arrays: list, raw_out: Any, out: Any) -> None:
+    def _resolve_saved(self, inputs: Any, arrays: Any, raw_out: Any, out: Any) -> None:
         resolved: list[Any] = []
-        versions: list[tuple[Version, int, str]] = []
-        out_array = out._data
+        # (counter, version at save time, tensor) - the message is built only if a check fails
+        versions: list[tuple[Version, int, Any]] = []
         for item in self._saved:
             if item is raw_out:
-                resolved.append(_SavedOutput(out_array))
-                versions.append((out._version, out._version.value, _describe(out_array, self, True)))
+                resolved.append(_SavedOutput(out._data))
+                versions.append((out._version, out._version.value, None))
                 continue
             for t, arr in zip(inputs, arrays):
                 if item is arr:
                     resolved.append(t)
-                    versions.append((t._version, t._version.value, _describe(arr, t.grad_fn, False)))
+                    versions.append((t._version, t._version.value, t))
                     break
             else:
                 resolved.append(np.asarray(item) if isinstance(item, np.generic) else item)
@@ -279,12 +280,23 @@ def _shape_error(cls: type, arrays: list, err: Exception) -> str:
     return f"{op}: invalid input shapes {shapes}: {err}"
 
 
-def _describe(array: np.ndarray, node: Any, is_output: bool) -> str:
-    shape = ", ".join(str(s) for s in array.shape)
-    desc = f"[tinygrad_ko.{array.dtype} [{shape}]]"
-    if node is not None:
-        desc += f", which is output 0 of {node.name()}"
+def _describe(tensor: Any, node: Function) -> str:
+    """PyTorch's '[torch.FloatTensor [3]], which is output 0 of ExpBackward' for a saved value."""
+    if tensor is None:  # the op's own output
+        shape, dtype, producer = node._out_shape, _saved_output_dtype(node), node
+    else:
+        shape, dtype, producer = tensor._data.shape, tensor._data.dtype, tensor.grad_fn
+    desc = f"[tinygrad_ko.{dtype} [{', '.join(str(s) for s in shape)}]]"
+    if producer is not None:
+        desc += f", which is output 0 of {producer.name()}"
     return desc
+
+
+def _saved_output_dtype(node: Function) -> Any:
+    for item in node._saved or ():
+        if type(item) is _SavedOutput:
+            return item.array.dtype
+    return "float32"
 
 
 class AccumulateGrad:
