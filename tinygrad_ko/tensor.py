@@ -128,7 +128,7 @@ def _to_index(index: Any) -> tuple[Any, bool]:
     out = []
     for i in items:
         ti = type(i)
-        if ti is Tensor:
+        if isinstance(i, Tensor):
             i = i._data
             basic = False
         elif ti is int or ti is slice or i is None or i is Ellipsis:
@@ -270,7 +270,7 @@ class Tensor:
 
     def __bool__(self) -> bool:
         if self._data.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
         return _py_bool(self._data.reshape(()))
 
     def __float__(self) -> float:
@@ -466,7 +466,7 @@ class Tensor:
 
     # ---- binary arithmetic ----------------------------------------------------------------------
     def _operands(self, other: Any) -> tuple[Tensor, Tensor]:
-        if type(other) is not Tensor:
+        if not isinstance(other, Tensor):
             other = _const_like(other, self)
         a, b = self, other
         da, db = a._data.dtype, b._data.dtype
@@ -518,11 +518,11 @@ class Tensor:
         return E.Div.apply(a, b)
 
     def __floordiv__(self, other: Any) -> Tensor:
-        o = other._data if type(other) is Tensor else other
+        o = other._data if isinstance(other, Tensor) else other
         return _make(np.asarray(np.floor_divide(self._data, o)))
 
     def __mod__(self, other: Any) -> Tensor:
-        o = other._data if type(other) is Tensor else other
+        o = other._data if isinstance(other, Tensor) else other
         return _make(np.asarray(np.mod(self._data, o)))
 
     def __pow__(self, other: Any) -> Tensor:
@@ -566,7 +566,7 @@ class Tensor:
 
     # ---- comparisons and logic (not differentiable) ----------------------------------------------
     def _compare(self, other: Any, ufunc: Any) -> Tensor:
-        o = other._data if type(other) is Tensor else other
+        o = other._data if isinstance(other, Tensor) else other
         return _make(np.asarray(ufunc(self._data, o)))
 
     def __eq__(self, other: Any) -> Any:  # type: ignore[override]
@@ -692,12 +692,12 @@ class Tensor:
     def clamp(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
         if min is None and max is None:
             raise RuntimeError("clamp: at least one of 'min' or 'max' must not be None")
-        if type(min) is Tensor or type(max) is Tensor:
+        if isinstance(min, Tensor) or isinstance(max, Tensor):
             out = self
             if min is not None:
-                out = out.maximum(min if type(min) is Tensor else _const_like(min, self))
+                out = out.maximum(min if isinstance(min, Tensor) else _const_like(min, self))
             if max is not None:
-                out = out.minimum(max if type(max) is Tensor else _const_like(max, self))
+                out = out.minimum(max if isinstance(max, Tensor) else _const_like(max, self))
             return out
         return E.Clamp.apply(self, lo=min, hi=max)
 
@@ -756,7 +756,7 @@ class Tensor:
         return R.Prod.apply(self, axes=_axes(dim, self._data.ndim), keepdim=keepdim)
 
     def _extreme(self, dim: Any, keepdim: bool, is_min: bool) -> Any:
-        if type(dim) is Tensor:  # x.max(other) is the elementwise maximum (fastai's simple_net)
+        if isinstance(dim, Tensor):  # x.max(other) is the elementwise maximum (fastai's simple_net)
             return self.minimum(dim) if is_min else self.maximum(dim)
         if self._data.size == 0:
             raise RuntimeError(
@@ -1054,7 +1054,7 @@ class Tensor:
         """Whether autograd must record this in-place op; raise for the cases PyTorch rejects."""
         if not _grad_state.enabled:
             return False
-        other_rg = type(other) is Tensor and other.requires_grad
+        other_rg = isinstance(other, Tensor) and other.requires_grad
         if not (self.requires_grad or other_rg):
             return False
         if self.requires_grad and self.grad_fn is None:
@@ -1075,7 +1075,7 @@ class Tensor:
             self._write(result._data)
             self.grad_fn, self.requires_grad = result.grad_fn, result.requires_grad
             return self
-        o = other._data if type(other) is Tensor else other
+        o = other._data if isinstance(other, Tensor) else other
         try:
             ufunc(self._data, o, out=self._data, casting="same_kind")
         except (TypeError, ValueError) as e:
@@ -1130,12 +1130,12 @@ class Tensor:
     def fill_(self, value: Any) -> Tensor:
         if self._check_inplace(value):
             return self._inplace(value, lambda a, v: a * 0 + v, None)
-        self._data[...] = value._data if type(value) is Tensor else value
+        self._data[...] = value._data if isinstance(value, Tensor) else value
         self._version.value += 1
         return self
 
     def copy_(self, src: Any) -> Tensor:
-        src_t = src if type(src) is Tensor else _const_like(src, self)
+        src_t = src if isinstance(src, Tensor) else _const_like(src, self)
         if self._check_inplace(src_t):
             return self._inplace(src_t, lambda a, s: a * 0 + s._cast(a._data.dtype), None)
         np.copyto(self._data, np.broadcast_to(src_t._data, self._data.shape), casting="unsafe")
@@ -1155,14 +1155,14 @@ class Tensor:
     def __setitem__(self, index: Any, value: Any) -> None:
         idx, _ = _to_index(index)
         if self._check_inplace(value):
-            v = value if type(value) is Tensor else _const_like(value, self)
+            v = value if isinstance(value, Tensor) else _const_like(value, self)
             alias = _make(self._data.copy(), self.requires_grad, self.grad_fn)
             result = M.SetItem.apply(alias, v._cast(self._data.dtype), index=idx)
             self._data[...] = result._data
             self._version.value += 1
             self.grad_fn, self.requires_grad = result.grad_fn, True
             return
-        self._data[idx] = value._data if type(value) is Tensor else value
+        self._data[idx] = value._data if isinstance(value, Tensor) else value
         self._version.value += 1
 
     # ---- a few more PyTorch conveniences ----------------------------------------------------------
@@ -1204,7 +1204,7 @@ _function._make = _make
 
 def _const_like(value: Any, like: Tensor) -> Tensor:
     """A non-grad Tensor for a scalar/array/list operand; Python floats follow ``like``'s float dtype."""
-    if type(value) is Tensor:
+    if isinstance(value, Tensor):
         return value
     if isinstance(value, np.generic):
         value = value.item()
@@ -1404,7 +1404,7 @@ def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = F
 
 # ---- functions over several tensors -------------------------------------------------------------
 def _as_tensors(tensors: Sequence[Any], op: str) -> list[Tensor]:
-    ts = [t if type(t) is Tensor else tensor(t) for t in tensors]
+    ts = [t if isinstance(t, Tensor) else tensor(t) for t in tensors]
     if not ts:
         raise RuntimeError(f"{op}(): expected a non-empty list of Tensors")
     dts = {t._data.dtype for t in ts}
@@ -1450,13 +1450,13 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 
 def where(condition: Any, input: Any = None, other: Any = None) -> Any:  # noqa: A002
     """where(cond, a, b): elementwise choice; where(cond) alone gives the indices (nonzero)."""
-    cond = condition._data if type(condition) is Tensor else np.asarray(condition)
+    cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
     if input is None and other is None:
         return tuple(_make(i) for i in np.nonzero(cond))
     if cond.dtype != np.bool_:
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype {cond.dtype}")
-    a = input if type(input) is Tensor else None
-    b = other if type(other) is Tensor else None
+    a = input if isinstance(input, Tensor) else None
+    b = other if isinstance(other, Tensor) else None
     if a is None and b is None:
         a = tensor(input)
     if a is None:

@@ -1,0 +1,138 @@
+"""Batch normalisation (BatchNorm1d, BatchNorm2d) and channel dropout (Dropout2d).
+
+BatchNorm follows PyTorch: in training it normalises with the batch mean and the *biased* batch
+variance and updates ``running_mean``/``running_var`` with ``momentum`` and the *unbiased*
+variance (``momentum=None`` gives a cumulative average over ``num_batches_tracked`` batches); in
+eval it uses the running statistics. The kernels live in ``tinygrad_ko.ops.conv``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import dtypes as _dt
+from ..ops import conv as C
+from ..tensor import Tensor, _make, empty
+from . import init
+from .module import Module
+from .parameter import Parameter
+
+__all__ = ["BatchNorm1d", "BatchNorm2d", "Dropout2d"]
+
+
+class _BatchNorm(Module):
+    """Shared by BatchNorm1d/2d: weight (gamma) and bias (beta) of shape (num_features,), buffers
+    running_mean, running_var and num_batches_tracked."""
+
+    _expected_dims: tuple[int, ...] = ()
+
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        self.num_features = num_features
+        self.eps = eps
+        self.momentum = momentum
+        self.affine = affine
+        self.track_running_stats = track_running_stats
+        np_dtype = _dt.float32 if dtype is None else dtype
+        if affine:
+            self.weight = Parameter(empty(num_features, dtype=np_dtype))
+            self.bias = Parameter(empty(num_features, dtype=np_dtype))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", empty(num_features, dtype=np_dtype))
+            self.register_buffer("running_var", empty(num_features, dtype=np_dtype))
+            self.register_buffer("num_batches_tracked", _make(np.zeros((), dtype=np.int64)))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+        self.reset_parameters()
+
+    def reset_running_stats(self) -> None:
+        if self.track_running_stats:
+            init.zeros_(self.running_mean)
+            init.ones_(self.running_var)
+            init.zeros_(self.num_batches_tracked)
+
+    def reset_parameters(self) -> None:
+        self.reset_running_stats()
+        if self.affine:
+            init.ones_(self.weight)
+            init.zeros_(self.bias)
+
+    def _check_input_dim(self, input: Tensor) -> None:  # noqa: A002
+        nd = input.dim()
+        if nd not in self._expected_dims:
+            want = " or ".join(f"{d}D" for d in self._expected_dims)
+            raise ValueError(f"{type(self).__name__}: expected {want} input (got {nd}D input of size {list(input.shape)})")
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        self._check_input_dim(input)
+        factor = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats and self.num_batches_tracked is not None:
+            counter = self.num_batches_tracked
+            counter._data += 1
+            counter._version.value += 1
+            if self.momentum is None:  # cumulative moving average
+                factor = 1.0 / float(counter._data)
+        # batch statistics while training, or in eval when there are no running statistics
+        use_batch_stats = self.training or (self.running_mean is None and self.running_var is None)
+        track = not self.training or self.track_running_stats
+        return C.batch_norm(
+            input,
+            self.running_mean if track else None,
+            self.running_var if track else None,
+            self.weight,
+            self.bias,
+            use_batch_stats,
+            factor,
+            self.eps,
+        )
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+            f"track_running_stats={self.track_running_stats}"
+        )
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch norm over (N, C) or (N, C, L) input, per channel C."""
+
+    _expected_dims = (2, 3)
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch norm over (N, C, H, W) input, per channel C."""
+
+    _expected_dims = (4,)
+
+
+class Dropout2d(Module):
+    """Zeroes whole channels with probability p while training (the rest scaled by 1/(1-p))."""
+
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
+        super().__init__()
+        if p < 0 or p > 1:
+            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+        self.p = p
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        return C.dropout2d(input, self.p, self.training, self.inplace)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, inplace={self.inplace}"
