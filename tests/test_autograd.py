@@ -397,3 +397,24 @@ def test_clear_errors():
         tg.ones(2, 3).expand(4, 3)
     with pytest.raises(IndexError, match=r"shape \[2, 3\]"):
         tg.ones(2, 3)[5]
+
+
+def test_gradgradcheck_compares_recorded_and_plain_backward():
+    class TwoPaths(tg.autograd.Function):
+        """Correct NumPy backward, but a create_graph backward off by a constant."""
+
+        @staticmethod
+        def forward(ctx, a):
+            ctx.save_for_backward(a)
+            return a * a
+
+        @staticmethod
+        def backward(ctx, grad_out):
+            (a,) = ctx.saved_tensors
+            if tg.is_grad_enabled():
+                return grad_out * a * 2.0 + 1.0
+            return grad_out * a * 2.0
+
+    x = leaf([1.0, 2.0], tg.float64)
+    with pytest.raises(GradcheckError, match="differs between backward with create_graph=True and without"):
+        tg.autograd.gradgradcheck(TwoPaths.apply, (x,))

@@ -152,4 +152,18 @@ def gradgradcheck(
         gs = _grad(ys, [xs[i] for i in diff_idx], grad_outputs=list(gos), create_graph=True, allow_unused=True)
         return tuple(g for g in gs if g is not None)
 
+    # the recorded (create_graph) backward must give the same first derivative as the plain one:
+    # ops with a separate NumPy fast path would otherwise hide a mismatch from the check below
+    recorded = first_grads(*inputs, *grad_outputs)
+    plain = _grad(_outputs(fn, inputs), [inputs[i] for i in diff_idx], grad_outputs=list(grad_outputs), allow_unused=True)
+    plain = tuple(g for g in plain if g is not None)
+    for k, (r, p) in enumerate(zip(recorded, plain)):
+        if not np.allclose(r._data, p._data, rtol=rtol, atol=atol, equal_nan=True):
+            msg = (
+                f"gradgradcheck: the gradient for input {diff_idx[k]} differs between backward with "
+                f"create_graph=True and without:\nrecorded:\n{r._data}\nplain:\n{p._data}"
+            )
+            if raise_exception:
+                raise GradcheckError(msg)
+            return False
     return gradcheck(first_grads, inputs + tuple(grad_outputs), eps, atol, rtol, raise_exception)
