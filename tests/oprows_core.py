@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from optable import OpRow, array, away_from, broadcast_pair, layout, positive, shapes
 
 import tinygrad_ko as tg
-from optable import OpRow, array, away_from, broadcast_pair, layout, positive, shapes
 
 S = st.composite
 

@@ -10,8 +10,9 @@ Rows live in ``tests/oprows_<family>.py`` modules as a list named ``ROWS``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from hypothesis import strategies as st

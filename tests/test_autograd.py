@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import tinygrad_ko as tg
-from tinygrad_ko.autograd import GradcheckError, detect_anomaly, gradcheck, grad
+from tinygrad_ko.autograd import GradcheckError, detect_anomaly, grad, gradcheck
 
 
 def leaf(values, dtype=tg.float32):

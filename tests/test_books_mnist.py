@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 
 import tinygrad_ko as torch
-import tinygrad_ko.nn.functional as F
 from tinygrad_ko import nn
 from tinygrad_ko.data import DataLoader, TensorDataset, load_mnist_sample
 from tinygrad_ko.learner import DataLoaders, Learner, batch_accuracy

@@ -6,7 +6,8 @@ from __future__ import annotations
 import builtins
 import weakref
 from collections import namedtuple
-from typing import Any, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 

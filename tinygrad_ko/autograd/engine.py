@@ -13,7 +13,8 @@ with ``create_graph=True`` they are recorded and the gradients are differentiabl
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

@@ -438,5 +438,4 @@ def binary_cross_entropy_with_logits(
 
 
 # ---- convolution, pooling, normalisation ----------------------------------------------------------
-# >>> conv helper's exports go here (conv2d, max_pool2d, avg_pool2d, batch_norm, ...); wired in by
-# >>> the lead, e.g. ``from ..ops.conv import conv2d, max_pool2d``.
+from ..ops.conv import adaptive_avg_pool2d, avg_pool2d, batch_norm, conv2d, dropout2d, max_pool2d  # noqa: E402

@@ -1,0 +1,662 @@
+"""Convolution, pooling and batch normalisation on NCHW arrays, and their functional forms.
+
+The kernels are vectorised the classic way:
+
+- ``conv2d`` is im2col + BLAS: an ``as_strided`` view exposes every window of the (padded) input
+  as a ``(C, kh, kw, N, Ho, Wo)`` array, one copy turns it into the column matrix
+  ``(C*kh*kw, N*Ho*Wo)``, and the weight matrix ``(O, C*kh*kw)`` multiplies it (one product per
+  image, landing directly in NCHW order). The backward reuses that column matrix for the weight
+  gradient (one product) and scatters the column gradient back to the input with a loop over the
+  kh*kw kernel offsets (col2im) -- never over pixels, images or channels.
+- The pools loop over the kernel offsets too: each offset is one strided slice of the input covering
+  every window at once.
+- ``batch_norm`` in training mode is one fused kernel whose backward differentiates through the
+  batch statistics; in eval mode it is a per-channel affine map written with Tensor ops.
+
+The heavy kernels are *once differentiable*: their backward is NumPy, so double backward through
+them raises a clear error.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from ..autograd import function as _fn
+from ..autograd.function import Function
+from ..autograd.grad_mode import state as _grad_state
+from ..random import default_generator
+
+__all__ = [
+    "Convolution",
+    "MaxPool2D",
+    "AvgPool2D",
+    "NativeBatchNorm",
+    "conv2d",
+    "max_pool2d",
+    "avg_pool2d",
+    "adaptive_avg_pool2d",
+    "batch_norm",
+    "dropout2d",
+]
+
+
+# ---- argument helpers ---------------------------------------------------------------------------
+def _pair(value: Any, what: str, op: str) -> tuple[int, int]:
+    """An int or a pair of ints -> a pair of ints (PyTorch's ``_pair``)."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ValueError(f"{op}: {what} must be an int or a pair of ints, got {tuple(value)}")
+        return int(value[0]), int(value[1])
+    return int(value), int(value)
+
+
+def _shape(a: np.ndarray) -> list[int]:
+    return list(a.shape)
+
+
+def _offsets(kh: int, kw: int, dh: int, dw: int, sh: int, sw: int, ho: int, wo: int) -> list[tuple[slice, slice]]:
+    """For each kernel offset (i, j), the strided slices that pick that tap of every window."""
+    return [
+        (slice(i * dh, i * dh + sh * (ho - 1) + 1, sh), slice(j * dw, j * dw + sw * (wo - 1) + 1, sw))
+        for i in range(kh)
+        for j in range(kw)
+    ]
+
+
+def _padded(x: np.ndarray, pads: tuple[int, int, int, int], value: float) -> np.ndarray:
+    """``x`` with (top, bottom, left, right) padding filled with ``value`` (no copy when all zero)."""
+    pt, pb, pl, pr = pads
+    if not (pt or pb or pl or pr):
+        return x
+    n, c, h, w = x.shape
+    xp = np.full((n, c, h + pt + pb, w + pl + pr), value, dtype=x.dtype)
+    xp[:, :, pt : pt + h, pl : pl + w] = x
+    return xp
+
+
+def _crop(xp: np.ndarray, pads: tuple[int, int, int, int], h: int, w: int) -> np.ndarray:
+    pt, _, pl, _ = pads
+    if xp.shape[2] == h and xp.shape[3] == w:
+        return xp
+    return xp[:, :, pt : pt + h, pl : pl + w]
+
+
+def _check_float(x: Any, op: str) -> None:
+    if x._data.dtype.kind != "f":
+        raise RuntimeError(f"{op}: expected a floating point input, got {x.dtype} of shape {_shape(x._data)}")
+
+
+def _is_unbatched(x: Any, op: str) -> bool:
+    """True when ``x`` is a 3-D unbatched (C, H, W) input; raises on any rank other than 3 or 4."""
+    nd = x._data.ndim
+    if nd == 4:
+        return False
+    if nd == 3:
+        return True
+    raise RuntimeError(
+        f"Expected 3D (unbatched) or 4D (batched) input to {op}, but got input of size: {_shape(x._data)}"
+    )
+
+
+# ---- convolution --------------------------------------------------------------------------------
+class Convolution(Function):
+    """2-D cross-correlation (PyTorch's conv2d) on NCHW input by im2col and BLAS.
+
+    Inputs: x (N, C, H, W), w (O, C // groups, kh, kw) and optionally a bias (O,).
+    ``padding`` is (top, bottom, left, right); stride and dilation are pairs.
+    """
+
+    once_differentiable = True
+
+    @staticmethod
+    def forward(ctx, x, w, *bias, stride, padding, dilation, groups):
+        n, c, h, wd = x.shape
+        o, cg, kh, kw = w.shape
+        sh, sw = stride
+        dh, dw = dilation
+        xp = _padded(x, padding, 0)
+        hp, wp = xp.shape[2], xp.shape[3]
+        ho = (hp - dh * (kh - 1) - 1) // sh + 1
+        wo = (wp - dw * (kw - 1) - 1) // sw + 1
+        k = cg * kh * kw
+        og = o // groups
+        has_bias = len(bias) == 1
+        kb = k + 1 if has_bias else k
+        s_n, s_c, s_h, s_w = xp.strides
+        # every window of every image as a view, channel-major: (C, kh, kw, N, Ho, Wo)
+        win = as_strided(xp, (c, kh, kw, n, ho, wo), (s_c, dh * s_h, dw * s_w, s_n, sh * s_h, sw * s_w))
+        # The column matrix (G, K [+1], N, Ho, Wo): one copy of the windows. With a bias, one more
+        # row of ones makes the bias one more column of the weight matrix, so the product adds it
+        # and the weight-gradient product also yields the bias gradient (the sum of the grads).
+        col = np.empty((groups, kb, n, ho, wo), dtype=x.dtype)
+        np.copyto(col[:, :k].reshape(groups, cg, kh, kw, n, ho, wo), win.reshape(groups, cg, kh, kw, n, ho, wo))
+        wmat = w.reshape(groups, og, k)
+        if has_bias:
+            col[:, k] = 1
+            wmat = np.concatenate([wmat, bias[0].reshape(groups, og, 1)], axis=2)
+        # one BLAS product per image, straight into NCHW order: (G, O/G, K) @ (N, G, K, Ho*Wo).
+        # (A single (O, K) @ (K, N*Ho*Wo) product would need a transposing copy afterwards, and
+        # OpenBLAS is slow on it when K is small, as in a first layer with one input channel.)
+        out = np.matmul(wmat, col.reshape(groups, kb, n, ho * wo).transpose(2, 0, 1, 3))
+        ctx.geom = (x.shape, xp.shape, padding, stride, dilation, groups, ho, wo)
+        # the column matrix is needed only for the weight's gradient; drop it otherwise
+        ctx.save_for_backward(w, col if ctx.needs_input_grad[1] else None)
+        return out.reshape(n, o, ho, wo)
+
+    @staticmethod
+    def backward(ctx, grad):
+        w_t, col_t = ctx.saved_tensors
+        w = w_t._data
+        (n, c, h, wd), pshape, padding, (sh, sw), (dh, dw), groups, ho, wo = ctx.geom
+        needs = ctx.needs_input_grad
+        o, cg, kh, kw = w.shape
+        og, k, npix = o // groups, cg * kh * kw, n * ho * wo
+        needs_b = len(needs) > 2 and needs[2]
+        gx = gw = gb = None
+        g = grad._data
+        g_cm = None
+        if needs[0] or (needs[1] and k >= 64):
+            # the output gradient channel-major, like the column matrix: (G, O/G, N*Ho*Wo)
+            g_cm = np.ascontiguousarray(g.transpose(1, 0, 2, 3)).reshape(groups, og, npix)
+        if needs[1]:
+            col = col_t._data
+            kb = col.shape[1]
+            if g_cm is not None:  # one long product over all pixels of the batch
+                gwb = np.matmul(g_cm, col.reshape(groups, kb, npix).transpose(0, 2, 1))
+            else:  # few columns (a first layer): per-image products beat one long thin one
+                per_image = np.matmul(
+                    g.reshape(n, groups, og, ho * wo), col.reshape(groups, kb, n, ho * wo).transpose(2, 0, 3, 1)
+                )
+                gwb = per_image.sum(axis=0)
+            # gwb is (G, O/G, K [+1]); the bias column (the row of ones) is the sum of the grads
+            gw = _fn._make(np.ascontiguousarray(gwb[:, :, :k]).reshape(w.shape))
+            if needs_b:
+                gb = _fn._make(gwb[:, :, k].reshape(o))
+        elif needs_b:
+            gb = _fn._make(np.einsum("nchw->c", g))
+        if needs[0]:
+            gcol = np.matmul(w.reshape(groups, og, k).transpose(0, 2, 1), g_cm)  # (G, K, N*Ho*Wo)
+            gcol = gcol.reshape(c, kh * kw, n, ho, wo)
+            gxp = np.zeros(pshape, dtype=gcol.dtype)
+            # col2im: one strided add per kernel offset
+            for t, (rows, cols) in enumerate(_offsets(kh, kw, dh, dw, sh, sw, ho, wo)):
+                view = gxp[:, :, rows, cols]
+                view += gcol[:, t].transpose(1, 0, 2, 3)
+            gx = _fn._make(_crop(gxp, padding, h, wd))
+        if len(needs) > 2:
+            return gx, gw, gb
+        return gx, gw
+
+
+def _conv_padding(padding: Any, kernel: tuple[int, int], dilation: tuple[int, int], stride: tuple[int, int]) -> tuple[int, int, int, int]:
+    if isinstance(padding, str):
+        if padding == "valid":
+            return (0, 0, 0, 0)
+        if padding == "same":
+            if stride != (1, 1):
+                raise ValueError("conv2d: padding='same' is not supported for strided convolutions")
+            # total padding d*(k-1); the odd one out goes to the bottom/right, like PyTorch
+            th, tw = dilation[0] * (kernel[0] - 1), dilation[1] * (kernel[1] - 1)
+            return (th // 2, th - th // 2, tw // 2, tw - tw // 2)
+        raise ValueError(f"conv2d: invalid padding string {padding!r}, expected 'valid' or 'same'")
+    ph, pw = _pair(padding, "padding", "conv2d")
+    if ph < 0 or pw < 0:
+        raise ValueError(f"conv2d: negative padding is not supported, got {(ph, pw)}")
+    return (ph, ph, pw, pw)
+
+
+def conv2d(
+    input: Any,  # noqa: A002
+    weight: Any,
+    bias: Any = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> Any:
+    """2-D convolution over an NCHW (or unbatched CHW) input, like ``torch.nn.functional.conv2d``."""
+    unbatched = _is_unbatched(input, "conv2d")
+    if unbatched:
+        input = input.unsqueeze(0)  # noqa: A001
+    x, w = input._data, weight._data
+    if w.ndim != 4:
+        raise RuntimeError(f"conv2d: expected a 4-D weight (out_channels, in_channels/groups, kH, kW), got weight of size {_shape(w)}")
+    if x.dtype != w.dtype or (bias is not None and bias._data.dtype != x.dtype):
+        bdt = f", bias {bias.dtype}" if bias is not None else ""
+        raise RuntimeError(f"conv2d: input ({input.dtype}), weight ({weight.dtype}){bdt} must have the same dtype")
+    _check_float(input, "conv2d")
+    o, cg, kh, kw = w.shape
+    if groups < 1 or o % groups:
+        raise RuntimeError(
+            f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "
+            f"but got weight of size {_shape(w)} instead"
+        )
+    if x.shape[1] != cg * groups:
+        raise RuntimeError(
+            f"Given groups={groups}, weight of size {_shape(w)}, expected input{_shape(x)} to have "
+            f"{cg * groups} channels, but got {x.shape[1]} channels instead"
+        )
+    if bias is not None and bias._data.shape != (o,):
+        raise RuntimeError(f"conv2d: expected bias of shape [{o}] for weight of size {_shape(w)}, got {_shape(bias._data)}")
+    st = _pair(stride, "stride", "conv2d")
+    dl = _pair(dilation, "dilation", "conv2d")
+    if min(st) < 1 or min(dl) < 1:
+        raise ValueError(f"conv2d: stride {st} and dilation {dl} must be positive")
+    pads = _conv_padding(padding, (kh, kw), dl, st)
+    hp, wp = x.shape[2] + pads[0] + pads[1], x.shape[3] + pads[2] + pads[3]
+    eh, ew = dl[0] * (kh - 1) + 1, dl[1] * (kw - 1) + 1
+    if hp < eh or wp < ew:
+        raise RuntimeError(
+            f"conv2d: calculated padded input size per channel: ({hp} x {wp}). Kernel size: "
+            f"({eh} x {ew}). Kernel size can't be greater than actual input size "
+            f"(input {_shape(x)}, weight {_shape(w)}, padding {pads[::2]}, dilation {dl})"
+        )
+    args = (input, weight) if bias is None else (input, weight, bias)
+    out = Convolution.apply(*args, stride=st, padding=pads, dilation=dl, groups=groups)
+    return out.squeeze(0) if unbatched else out
+
+
+# ---- pooling ------------------------------------------------------------------------------------
+def _pool_geometry(
+    op: str, shape: tuple[int, ...], kernel: tuple[int, int], stride: tuple[int, int],
+    padding: tuple[int, int], dilation: tuple[int, int], ceil_mode: bool,
+) -> tuple[tuple[int, int, int, int], int, int]:
+    """(top, bottom, left, right) padding and the output size of a pooling window sweep.
+
+    In ceil mode the last window may start inside the right/bottom padding (never beyond it); the
+    extra room it needs is added to the bottom/right padding.
+    """
+    pads = []
+    outs = []
+    for size, k, s, p, d in zip(shape[2:], kernel, stride, padding, dilation):
+        eff = d * (k - 1) + 1
+        if k < 1 or s < 1 or d < 1 or p < 0:
+            raise ValueError(f"{op}: kernel_size, stride and dilation must be positive and padding >= 0, got kernel {kernel}, stride {stride}, padding {padding}, dilation {dilation}")
+        if 2 * p > eff:
+            raise RuntimeError(
+                f"{op}: pad should be at most half of effective kernel size, but got pad={p}, "
+                f"kernel_size={k} and dilation={d}"
+            )
+        span = size + 2 * p - eff
+        if span < 0:
+            raise RuntimeError(
+                f"{op}: input of size {list(shape)} with padding {padding} is smaller than the "
+                f"kernel {kernel} (dilation {dilation}): output size would be empty"
+            )
+        out = (-(-span // s) if ceil_mode else span // s) + 1
+        if ceil_mode and (out - 1) * s >= size + p:
+            out -= 1  # the last window must start inside the input or the left padding
+        pads.append((p, max(p, (out - 1) * s + eff - size - p)))
+        outs.append(out)
+    return (pads[0][0], pads[0][1], pads[1][0], pads[1][1]), outs[0], outs[1]
+
+
+class MaxPool2D(Function):
+    """Max over each window; the gradient goes to the first maximum of its window (row-major)."""
+
+    once_differentiable = True
+    display_name = "MaxPool2DWithIndicesBackward"
+
+    @staticmethod
+    def forward(ctx, x, kernel, stride, dilation, padding, out_size):
+        ho, wo = out_size
+        xp = _padded(x, padding, -np.inf)
+        taps = _offsets(*kernel, *dilation, *stride, ho, wo)
+        rows, cols = taps[0]
+        out = xp[:, :, rows, cols].copy()
+        if not ctx.needs_input_grad[0]:
+            for rows, cols in taps[1:]:
+                np.maximum(out, xp[:, :, rows, cols], out=out)
+            return out
+        # The argmax of each window as a kernel tap index. A later tap takes over only when it is
+        # strictly greater (so ties keep the first maximum); taps come in increasing order, so the
+        # index update is a maximum with ``better * t`` -- cheaper than a masked assignment.
+        itype = np.uint8 if len(taps) <= 256 else np.int32
+        idx = np.zeros(out.shape, dtype=itype)
+        better = np.empty(out.shape, dtype=bool)
+        scratch = np.empty(out.shape, dtype=itype)
+        for t, (rows, cols) in enumerate(taps[1:], start=1):
+            tap = xp[:, :, rows, cols]
+            np.greater(tap, out, out=better)
+            np.maximum(out, tap, out=out)  # propagates NaN like PyTorch
+            np.multiply(better, itype(t), out=scratch)
+            np.maximum(idx, scratch, out=idx)
+        (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+        disjoint = sh >= dh * (kh - 1) + 1 and sw >= dw * (kw - 1) + 1  # windows share no input
+        ctx.geom = (x.shape, xp.shape, padding, taps, disjoint)
+        ctx.save_for_backward(idx)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        g = grad._data
+        shape, pshape, padding, taps, disjoint = ctx.geom
+        idx = ctx.saved_tensors[0]._data
+        gxp = np.zeros(pshape, dtype=g.dtype)
+        hit = np.empty(idx.shape, dtype=bool)
+        scratch = None if disjoint else np.empty(idx.shape, dtype=g.dtype)
+        for t, (rows, cols) in enumerate(taps):
+            view = gxp[:, :, rows, cols]
+            np.equal(idx, t, out=hit)
+            if disjoint:
+                np.multiply(g, hit, out=view)  # each input position belongs to one window at most
+            else:
+                np.multiply(g, hit, out=scratch)
+                view += scratch
+        return _fn._make(_crop(gxp, padding, shape[2], shape[3]))
+
+
+class AvgPool2D(Function):
+    """Mean over each window; ``divisor`` is a number or an (Ho, Wo) array of window sizes."""
+
+    once_differentiable = True
+
+    @staticmethod
+    def forward(ctx, x, kernel, stride, padding, out_size, divisor):
+        ho, wo = out_size
+        xp = _padded(x, padding, 0)
+        taps = _offsets(*kernel, 1, 1, *stride, ho, wo)
+        rows, cols = taps[0]
+        out = xp[:, :, rows, cols].copy()
+        for rows, cols in taps[1:]:
+            out += xp[:, :, rows, cols]
+        out /= divisor
+        ctx.geom = (x.shape, xp.shape, padding, taps, divisor)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        shape, pshape, padding, taps, divisor = ctx.geom
+        g = grad._data / divisor
+        gxp = np.zeros(pshape, dtype=g.dtype)
+        for rows, cols in taps:
+            view = gxp[:, :, rows, cols]
+            view += g
+        return _fn._make(_crop(gxp, padding, shape[2], shape[3]))
+
+
+def _pool_args(op: str, input: Any, kernel_size: Any, stride: Any, padding: Any, dilation: Any = 1) -> tuple:  # noqa: A002
+    _check_float(input, op)
+    k = _pair(kernel_size, "kernel_size", op)
+    s = k if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0) else _pair(stride, "stride", op)
+    return k, s, _pair(padding, "padding", op), _pair(dilation, "dilation", op)
+
+
+def max_pool2d(
+    input: Any,  # noqa: A002
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Any:
+    """2-D max pooling like ``torch.nn.functional.max_pool2d``; padding pads with -inf."""
+    if return_indices:
+        raise NotImplementedError("max_pool2d: return_indices=True is not supported")
+    unbatched = _is_unbatched(input, "max_pool2d")
+    if unbatched:
+        input = input.unsqueeze(0)  # noqa: A001
+    k, s, p, d = _pool_args("max_pool2d", input, kernel_size, stride, padding, dilation)
+    pads, ho, wo = _pool_geometry("max_pool2d", input._data.shape, k, s, p, d, ceil_mode)
+    out = MaxPool2D.apply(input, kernel=k, stride=s, dilation=d, padding=pads, out_size=(ho, wo))
+    return out.squeeze(0) if unbatched else out
+
+
+def _avg_divisor(
+    shape: tuple[int, ...], kernel: tuple[int, int], stride: tuple[int, int], padding: tuple[int, int],
+    out_hw: tuple[int, int], count_include_pad: bool, dtype: np.dtype,
+) -> Any:
+    """The window sizes PyTorch divides by: windows are clipped to input + padding (ceil mode),
+    and also to the input itself when ``count_include_pad`` is False."""
+    counts = []
+    for size, k, s, p, o in zip(shape[2:], kernel, stride, padding, out_hw):
+        start = np.arange(o) * s - p
+        end = np.minimum(start + k, size + p)
+        if not count_include_pad:
+            start, end = np.maximum(start, 0), np.minimum(end, size)
+        counts.append((end - start).astype(dtype))
+    div = np.multiply.outer(counts[0], counts[1])
+    if np.all(div == div.flat[0]):
+        return dtype.type(div.flat[0])  # one number: the common case, cheaper to divide by
+    return div
+
+
+def avg_pool2d(
+    input: Any,  # noqa: A002
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Any:
+    """2-D average pooling like ``torch.nn.functional.avg_pool2d`` (zero padding)."""
+    unbatched = _is_unbatched(input, "avg_pool2d")
+    if unbatched:
+        input = input.unsqueeze(0)  # noqa: A001
+    k, s, p, _ = _pool_args("avg_pool2d", input, kernel_size, stride, padding)
+    shape = input._data.shape
+    pads, ho, wo = _pool_geometry("avg_pool2d", shape, k, s, p, (1, 1), ceil_mode)
+    dtype = input._data.dtype
+    if divisor_override is not None:
+        if divisor_override == 0:
+            raise RuntimeError("avg_pool2d: divisor must be not zero")
+        divisor = dtype.type(divisor_override)
+    else:
+        divisor = _avg_divisor(shape, k, s, p, (ho, wo), count_include_pad, dtype)
+    out = AvgPool2D.apply(input, kernel=k, stride=s, padding=pads, out_size=(ho, wo), divisor=divisor)
+    return out.squeeze(0) if unbatched else out
+
+
+def _adaptive_matrix(size: int, out: int, dtype: np.dtype) -> np.ndarray:
+    """(out, size) averaging matrix over PyTorch's windows [floor(i*size/out), ceil((i+1)*size/out))."""
+    i = np.arange(out)
+    start = (i * size) // out
+    end = -((-(i + 1) * size) // out)
+    pos = np.arange(size)
+    inside = (pos >= start[:, None]) & (pos < end[:, None])
+    return (inside / (end - start)[:, None]).astype(dtype)
+
+
+def adaptive_avg_pool2d(input: Any, output_size: Any) -> Any:  # noqa: A002
+    """Average pooling to a fixed output size, like ``torch.nn.functional.adaptive_avg_pool2d``.
+
+    Output (1, 1) is a mean; sizes that divide the input are a plain avg_pool2d; any other size
+    averages over PyTorch's overlapping windows, written as two small matrix products (the
+    windows are rectangles, so the average is separable), which keeps it twice differentiable.
+    """
+    unbatched = _is_unbatched(input, "adaptive_avg_pool2d")
+    if unbatched:
+        input = input.unsqueeze(0)  # noqa: A001
+    _check_float(input, "adaptive_avg_pool2d")
+    n, c, h, w = input._data.shape
+    if isinstance(output_size, (tuple, list)):
+        if len(output_size) != 2:
+            raise ValueError(f"adaptive_avg_pool2d: output_size must be an int or a pair, got {tuple(output_size)}")
+        oh = h if output_size[0] is None else int(output_size[0])
+        ow = w if output_size[1] is None else int(output_size[1])
+    else:
+        oh = ow = int(output_size)
+    if oh < 1 or ow < 1:
+        raise ValueError(f"adaptive_avg_pool2d: output_size must be positive, got {(oh, ow)}")
+    if h == 0 or w == 0:
+        raise RuntimeError(f"adaptive_avg_pool2d: expected non-empty spatial dims, got input of size {[n, c, h, w]}")
+    if (oh, ow) == (h, w):
+        out = input
+    elif (oh, ow) == (1, 1):
+        out = input.mean((2, 3), keepdim=True)
+    elif h % oh == 0 and w % ow == 0:
+        out = avg_pool2d(input, (h // oh, w // ow))
+    else:
+        dt = input._data.dtype
+        rows = _fn._make(_adaptive_matrix(h, oh, dt))  # (oh, H)
+        cols = _fn._make(_adaptive_matrix(w, ow, dt).T)  # (W, ow)
+        out = rows @ input @ cols
+    return out.squeeze(0) if unbatched else out
+
+
+# ---- batch normalisation ------------------------------------------------------------------------
+class NativeBatchNorm(Function):
+    """Training-mode batch norm over dims (0, 2, 3, ...) with the batch statistics, fused.
+
+    Inputs: x (N, C, *), then the weight (C,) and the bias (C,) when ``affine`` says they are
+    given. When ``running`` is (running_mean, running_var, momentum) the running buffers (Tensors)
+    are updated in place with the batch mean and the *unbiased* batch variance, like PyTorch.
+    """
+
+    once_differentiable = True
+
+    @staticmethod
+    def forward(ctx, x, *params, affine, eps, running):
+        n, c = x.shape[0], x.shape[1]
+        x3 = x.reshape(n, c, -1)
+        m = n * x3.shape[2]
+        mean = np.einsum("ncl->c", x3) / m
+        xhat = x3 - mean[:, None]
+        var = np.einsum("ncl,ncl->c", xhat, xhat) / m  # biased: what normalises
+        invstd = 1 / np.sqrt(var + eps)
+        xhat *= invstd[:, None]
+        has_w, has_b = affine
+        w = params[0] if has_w else None
+        b = params[-1] if has_b else None
+        if w is not None:
+            out = xhat * w[:, None]
+            if b is not None:
+                out += b[:, None]
+        elif b is not None:
+            out = xhat + b[:, None]
+        else:
+            out = xhat.copy() if ctx.needs_input_grad[0] else xhat
+        if running is not None:
+            rm, rv, momentum = running
+            unbiased = var * (m / (m - 1))
+            for buf, stat in ((rm, mean), (rv, unbiased)):
+                if buf is not None:
+                    arr = buf._data
+                    arr *= 1 - momentum
+                    arr += momentum * stat.astype(arr.dtype, copy=False)
+                    buf._version.value += 1
+        ctx.affine = affine
+        ctx.save_for_backward(xhat, invstd, w)
+        return out.reshape(x.shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        xhat_t, invstd_t, w_t = ctx.saved_tensors
+        xhat, invstd = xhat_t._data, invstd_t._data
+        w = None if w_t is None else w_t._data
+        n, c, length = xhat.shape
+        m = n * length
+        g3 = grad._data.reshape(n, c, length)
+        sum_g = np.einsum("ncl->c", g3)
+        sum_gx = np.einsum("ncl,ncl->c", g3, xhat)
+        needs = ctx.needs_input_grad
+        grads: list[Any] = [None]
+        if needs[0]:
+            # d/dx of w*(x-mean)*invstd through mean and var: w*invstd*(g - mean(g) - xhat*mean(g*xhat))
+            scale = invstd if w is None else w * invstd
+            gx = xhat * (-sum_gx / m)[:, None]
+            gx += g3
+            gx -= (sum_g / m)[:, None]
+            gx *= scale[:, None]
+            grads[0] = _fn._make(gx.reshape(grad._data.shape))
+        has_w, has_b = ctx.affine
+        if has_w:
+            grads.append(_fn._make(sum_gx) if needs[1] else None)
+        if has_b:
+            grads.append(_fn._make(sum_g) if needs[-1] else None)
+        return tuple(grads) if len(grads) > 1 else grads[0]
+
+
+def batch_norm(
+    input: Any,  # noqa: A002
+    running_mean: Any,
+    running_var: Any,
+    weight: Any = None,
+    bias: Any = None,
+    training: bool = False,
+    momentum: float | None = 0.1,
+    eps: float = 1e-5,
+) -> Any:
+    """Batch normalisation like ``torch.nn.functional.batch_norm`` (channels on dim 1).
+
+    Training normalises with the batch mean and biased variance, and updates the running buffers
+    (when given) with ``momentum`` and the unbiased variance; otherwise the running statistics
+    are used.
+    """
+    x = input._data
+    if x.ndim < 2:
+        raise RuntimeError(f"batch_norm: expected an input of at least 2 dims (N, C, ...), got input of size {_shape(x)}")
+    _check_float(input, "batch_norm")
+    c = x.shape[1]
+    for what, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight), ("bias", bias)):
+        if t is not None and t._data.shape != (c,):
+            raise RuntimeError(
+                f"batch_norm: {what} should contain {c} elements (the input's channels, input of "
+                f"size {_shape(x)}), not {t._data.size} (shape {_shape(t._data)})"
+            )
+    if training:
+        if x.size // c <= 1:
+            raise ValueError(
+                f"Expected more than 1 value per channel when training, got input size {_shape(x)}"
+            )
+        params = [t for t in (weight, bias) if t is not None]
+        running = None
+        if running_mean is not None or running_var is not None:
+            running = (running_mean, running_var, 0.0 if momentum is None else momentum)
+        return NativeBatchNorm.apply(
+            input, *params, affine=(weight is not None, bias is not None), eps=eps, running=running
+        )
+    if running_mean is None or running_var is None:
+        raise RuntimeError("batch_norm: running_mean and running_var must be given when training=False")
+    # eval: a per-channel affine map, with Tensor ops (so it is differentiable any number of times)
+    dt = x.dtype
+    bshape = (1, c) + (1,) * (x.ndim - 2)
+    invstd = (1 / np.sqrt(running_var._data + eps)).astype(dt, copy=False)
+    rm = running_mean._data.astype(dt, copy=False)
+    if weight is None:
+        scale: Any = _fn._make(invstd)
+        shift: Any = _fn._make(-rm * invstd)
+    else:
+        scale = weight * _fn._make(invstd)
+        shift = scale * _fn._make(-rm)
+    if bias is not None:
+        shift = shift + bias
+    return input * scale.reshape(bshape) + shift.reshape(bshape)
+
+
+# ---- dropout ------------------------------------------------------------------------------------
+def dropout2d(input: Any, p: float = 0.5, training: bool = True, inplace: bool = False) -> Any:  # noqa: A002
+    """Zero whole channels with probability ``p`` (scaling the rest by 1/(1-p)) in training.
+
+    Input (N, C, H, W); a 3-D input is taken as (N, C, L), as PyTorch does (with a warning).
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    x = input._data
+    if x.ndim not in (3, 4):
+        raise RuntimeError(f"dropout2d: expected a 3D (N, C, L) or 4D (N, C, H, W) input, got input of size {_shape(x)}")
+    if x.ndim == 3:
+        warnings.warn(
+            "dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout "
+            "behavior is desired - input is interpreted as shape (N, C, L). Use dropout1d for 3D input.",
+            stacklevel=2,
+        )
+    if not training or p == 0.0:
+        return input
+    mask_shape = x.shape[:2] + (1,) * (x.ndim - 2)
+    if p == 1.0:
+        mask = np.zeros(mask_shape, dtype=x.dtype)
+    else:
+        keep = default_generator().random(mask_shape) >= p
+        mask = keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - p))
+    if inplace and not (_grad_state.enabled and input.requires_grad):
+        x *= mask
+        input._version.value += 1
+        return input
+    return input * _fn._make(mask)
