@@ -418,3 +418,11 @@ def test_gradgradcheck_compares_recorded_and_plain_backward():
     x = leaf([1.0, 2.0], tg.float64)
     with pytest.raises(GradcheckError, match="differs between backward with create_graph=True and without"):
         tg.autograd.gradgradcheck(TwoPaths.apply, (x,))
+
+
+def test_inplace_on_view_of_leaf_uses_pytorch_wording():
+    w = tg.randn(3, 2).requires_grad_()
+    with pytest.raises(RuntimeError, match="a view of a leaf Variable that requires grad is being used in an in-place operation"):
+        w[0] *= 2
+    with tg.no_grad():
+        w[0] *= 2  # fine under no_grad, as in PyTorch

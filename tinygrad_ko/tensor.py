@@ -1061,6 +1061,8 @@ class Tensor:
         if self.requires_grad and self.grad_fn is None:
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
         base = self._base
+        if base is not None and base.requires_grad and base.grad_fn is None:
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
         if base is not None and (base.requires_grad or other_rg):
             raise RuntimeError(
                 "in-place operation on a view of a tensor that is part of the autograd graph is not "

@@ -233,7 +233,7 @@ class Function:
             if ctx._saved is not None:
                 ctx._resolve_saved(inputs, arrays, raw, out)
             if anomaly_state.enabled:
-                ctx._trace = "".join(traceback.format_stack()[:-2])
+                ctx._trace = _user_stack()
         else:
             out.requires_grad = False
             out.grad_fn = None
@@ -261,6 +261,19 @@ class Function:
                 resolved.append(np.asarray(item) if isinstance(item, np.generic) else item)
         self._saved = tuple(resolved)
         self._versions = versions
+
+
+def _user_stack() -> str:
+    """The forward's call stack without the library's own frames and the interpreter's/Jupyter's
+    machinery, so detect_anomaly points at the user's line."""
+    import os
+
+    pkg = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    frames = [
+        f for f in traceback.extract_stack()[:-2]
+        if not f.filename.startswith(pkg) and "site-packages" not in f.filename and "/lib/python" not in f.filename
+    ]
+    return "".join(traceback.format_list(frames[-8:] if frames else traceback.extract_stack()[-4:-2]))
 
 
 def _shape_error(cls: type, arrays: list, err: Exception) -> str:
