@@ -46,8 +46,12 @@ def floats_array(shape: Any, lo: float = -3.0, hi: float = 3.0) -> Any:
 
 @st.composite
 def layout(draw: Any, arr: np.ndarray) -> np.ndarray:
-    """The same values, maybe in a non-contiguous layout (transposed copy / strided slice)."""
-    kind = draw(st.sampled_from(["contiguous", "transposed", "strided"]))
+    """The same values, maybe in a non-contiguous layout (transposed copy / strided slice), or
+    replaced by an expanded (stride-0, read-only) array: the op table passes those to the op as
+    ``leaf.expand(shape)``, so ops see broadcast views too."""
+    kind = draw(st.sampled_from(["contiguous", "transposed", "strided", "expanded"]))
+    if kind == "expanded" and arr.ndim >= 1 and arr.shape[-1] > 1:
+        return np.broadcast_to(arr[..., :1], arr.shape)
     if kind == "transposed" and arr.ndim >= 2:
         return np.ascontiguousarray(arr.swapaxes(-1, -2)).swapaxes(-1, -2)
     if kind == "strided" and arr.ndim >= 1:

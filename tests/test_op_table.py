@@ -25,17 +25,34 @@ INTERNAL = {
 }
 
 
+def _is_expanded(a):
+    return any(st_ == 0 and n > 1 for st_, n in zip(a.strides, a.shape))
+
+
 def _tensors(row, arrays):
-    out = []
+    """Leaves for gradcheck, and how each reaches the op: as itself, or expanded from a compact
+    leaf when hypothesis drew an expanded (stride-0) layout."""
+    leaves, shapes = [], []
     for i, a in enumerate(arrays):
         if isinstance(a, np.ndarray) and a.dtype == np.float64:
-            t = tg.from_numpy(a)
+            expanded = _is_expanded(a)
+            if expanded:
+                a_leaf = np.array(a[..., :1])  # a writeable copy (ascontiguousarray may return the view)
+            else:  # a slice of an expanded draw is still read-only: gradcheck perturbs in place
+                a_leaf = a if a.flags.writeable else a.copy()
+            t = tg.from_numpy(a_leaf)
             if row.differentiable is None or i in row.differentiable:
                 t.requires_grad_(True)
-            out.append(t)
+            leaves.append(t)
+            shapes.append(a.shape if expanded else None)
         else:
-            out.append(a)
-    return out
+            leaves.append(a)
+            shapes.append(None)
+
+    def call(*xs):
+        return row.fn(*[x.expand(*s) if s is not None else x for x, s in zip(xs, shapes)])
+
+    return leaves, call
 
 
 @pytest.mark.parametrize("row", ROWS, ids=lambda r: r.name)
@@ -43,8 +60,8 @@ def _tensors(row, arrays):
 def test_op(row, data):
     arrays = data.draw(row.inputs)
     arrays = arrays if isinstance(arrays, tuple) else (arrays,)
-    inputs = _tensors(row, arrays)
-    out = row.fn(*inputs)
+    inputs, fn = _tensors(row, arrays)
+    out = fn(*inputs)
     if row.ref is not None:
         expected = row.ref(*[a.copy() if isinstance(a, np.ndarray) else a for a in arrays])
         np.testing.assert_allclose(out.detach().numpy(), expected, rtol=1e-7, atol=1e-9)
@@ -54,9 +71,9 @@ def test_op(row, data):
         return
     if out.numel() == 0:
         return
-    assert gradcheck(row.fn, inputs, eps=row.eps, atol=row.atol, rtol=row.rtol)
+    assert gradcheck(fn, inputs, eps=row.eps, atol=row.atol, rtol=row.rtol)
     if row.gradgrad:
-        assert gradgradcheck(row.fn, inputs, eps=row.eps, atol=row.atol, rtol=row.rtol)
+        assert gradgradcheck(fn, inputs, eps=row.eps, atol=row.atol, rtol=row.rtol)
 
 
 def _all_functions():
