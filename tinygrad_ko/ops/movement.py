@@ -54,7 +54,8 @@ class Permute(Function):
 class GetItem(Function):
     """Basic indexing (ints, slices, None, Ellipsis): a view."""
 
-    is_view = True
+    is_view: bool | str = True
+    basic = True
 
     @staticmethod
     def forward(ctx, a, index):
@@ -63,20 +64,14 @@ class GetItem(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return IndexAdd.apply(grad, shape=ctx.shape, index=ctx.index, basic=True)
+        return IndexAdd.apply(grad, shape=ctx.shape, index=ctx.index, basic=ctx.basic)
 
 
-class GetItemCopy(Function):
+class GetItemCopy(GetItem):
     """Advanced indexing (integer arrays, boolean masks): a copy; repeated indices accumulate."""
 
-    @staticmethod
-    def forward(ctx, a, index):
-        ctx.shape, ctx.index = a.shape, index
-        return a[index]
-
-    @staticmethod
-    def backward(ctx, grad):
-        return IndexAdd.apply(grad, shape=ctx.shape, index=ctx.index, basic=False)
+    is_view = False
+    basic = False
 
 
 class IndexAdd(Function):
