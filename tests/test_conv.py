@@ -72,6 +72,26 @@ def test_conv2d_gradients_float64():
     assert gradcheck(lambda w, b: C.conv2d(x, w, b, padding=1), (w, b))
 
 
+def test_conv2d_both_column_layouts_agree():
+    # few columns on a large image take the channel-major per-image kernel (like a first layer),
+    # other convolutions the pixel-major one: same values and gradients either way
+    x, w, b = _t((2, 2, 17, 16), np.float64, True), _t((3, 2, 3, 3), np.float64, True), _t((3,), np.float64, True)
+    assert gradcheck(lambda x, w, b: C.conv2d(x, w, b, padding=1), (x, w, b))
+    expected = ref_conv2d(x.detach().numpy(), w.detach().numpy(), b.detach().numpy(), padding=1)
+    results = []
+    saved = C._PER_IMAGE_MIN_PIXELS
+    try:
+        for min_pixels in (0, 10**9):  # channel-major, then pixel-major
+            C._PER_IMAGE_MIN_PIXELS = min_pixels
+            out = C.conv2d(x, w, b, padding=1)
+            np.testing.assert_allclose(out.detach().numpy(), expected, rtol=1e-10)
+            results.append(tg.autograd.grad(out.square().sum(), (x, w, b)))
+    finally:
+        C._PER_IMAGE_MIN_PIXELS = saved
+    for g_cm, g_pm in zip(*results):
+        np.testing.assert_allclose(g_cm.numpy(), g_pm.numpy(), rtol=1e-10, atol=1e-12)
+
+
 def test_conv2d_backward_float32_and_skips_unneeded_grads():
     x, w, b = _t((2, 3, 6, 6)), _t((4, 3, 3, 3), requires_grad=True), _t((4,), requires_grad=True)
     C.conv2d(x, w, b, padding=1).sum().backward()
@@ -103,6 +123,48 @@ def test_max_pool2d_matches_reference(kw):
     expected = ref_max_pool2d(x.numpy(), **kw)
     assert out.shape == expected.shape
     np.testing.assert_array_equal(out.numpy(), expected)
+
+
+def _first_max_grad(x, g, kernel, stride, padding):
+    """Loop reference: each window's gradient goes to its first maximum in row-major order."""
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    gx = np.zeros_like(x)
+    n, c, h, w = x.shape
+    for a in range(n):
+        for ch in range(c):
+            for i in range(g.shape[2]):
+                for j in range(g.shape[3]):
+                    best = None
+                    for u in range(kh):
+                        for v in range(kw):
+                            r, q = i * sh - ph + u, j * sw - pw + v
+                            if 0 <= r < h and 0 <= q < w and (best is None or x[a, ch, r, q] > x[a, ch, best[0], best[1]]):
+                                best = (r, q)
+                    gx[a, ch, best[0], best[1]] += g[a, ch, i, j]
+    return gx
+
+
+@pytest.mark.parametrize(
+    "kernel,stride,padding",
+    [((2, 2), (2, 2), (0, 0)), ((3, 3), (3, 3), (0, 0)), ((2, 3), (2, 3), (0, 0)), ((3, 3), (2, 2), (1, 1)), ((2, 2), (1, 1), (0, 0))],
+)
+@pytest.mark.parametrize("contiguous", [True, False])
+def test_max_pool2d_gradient_with_ties(kernel, stride, padding, contiguous):
+    # small integers: many ties in every window. Windows that tile a contiguous input take the
+    # row-then-column fast path, the others (and every strided view) the general one
+    stored = RNG.integers(0, 3, size=(2, 3, 6, 24)).astype(np.float32)
+    x = tg.from_numpy(stored).requires_grad_(True)
+    xin = x[:, :, :, :12].contiguous() if contiguous else x[:, :, :, ::2]
+    assert xin.is_contiguous() == contiguous
+    values = xin.detach().numpy()
+    out = C.max_pool2d(xin, kernel, stride, padding)
+    g = RNG.standard_normal(out.shape).astype(np.float32)
+    out.backward(tg.from_numpy(g))
+    np.testing.assert_array_equal(out.detach().numpy(), ref_max_pool2d(values, kernel, stride, padding))
+    expected = np.zeros_like(stored)
+    expected[:, :, :, :12 if contiguous else None : 1 if contiguous else 2] = _first_max_grad(values, g, kernel, stride, padding)
+    # overlapping windows add gradients: float32 rounding may differ from the loop's order
+    np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-6, atol=1e-6)
 
 
 def test_max_pool2d_pads_with_minus_infinity():

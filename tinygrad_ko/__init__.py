@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from . import autograd
+from . import _alloc, autograd
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .dtypes import (
     bool_,
@@ -60,6 +60,9 @@ from .tensor import (
     zeros,
     zeros_like,
 )
+
+# glibc keeps freed large buffers for reuse instead of unmapping them (see _alloc; a no-op elsewhere)
+_alloc.tune_malloc()
 
 bool = bool_  # noqa: A001  (PyTorch spells it tinygrad_ko.bool)
 __version__ = "0.1.0"

@@ -1,7 +1,7 @@
 """Command line: ``python -m tinygrad_ko train | evaluate | graph`` (also the ``tinygrad-ko`` script).
 
     python -m tinygrad_ko train                      # Dense(512)+RMSprop on MNIST, 5 epochs
-    python -m tinygrad_ko train --model cnn          # the small CNN
+    python -m tinygrad_ko train --model cnn          # the small CNN (Adam, one-cycle, 2 epochs)
     python -m tinygrad_ko evaluate checkpoints/mnist-mlp.npz
     python -m tinygrad_ko graph --model mlp --out graph.svg
 
@@ -23,13 +23,15 @@ MODELS = ("linear", "mlp", "cnn", "resnet18", "resnet-small")
 DATASETS = ("mnist", "mnist-sample", "fashion-mnist")
 OPTIMIZERS = ("sgd", "rmsprop", "adam")
 
-# per-model defaults: (optimizer, lr, batch size, epochs)
+# per-model defaults: (optimizer, lr, batch size, epochs, one-cycle schedule); with the one-cycle
+# schedule (fastai's fit_one_cycle) the lr is the peak rate
 DEFAULTS = {
-    "linear": ("sgd", 0.1, 128, 5),
-    "mlp": ("rmsprop", 1e-3, 128, 5),  # "Deep Learning with Python" ch.2
-    "cnn": ("adam", 1e-3, 64, 2),
-    "resnet18": ("sgd", 0.1, 64, 1),
-    "resnet-small": ("sgd", 0.1, 64, 1),
+    "linear": ("sgd", 0.1, 128, 5, False),
+    "mlp": ("rmsprop", 1e-3, 128, 5, False),  # "Deep Learning with Python" ch.2
+    # a constant Adam 1e-3 stops around 0.988 after 2 epochs; one-cycle to 5e-3 reaches 0.99
+    "cnn": ("adam", 5e-3, 64, 2, True),
+    "resnet18": ("sgd", 0.1, 64, 1, False),
+    "resnet-small": ("sgd", 0.1, 64, 1, False),
 }
 
 
@@ -114,11 +116,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .nn import functional as F
     from .tensor import from_numpy
 
-    opt_name, lr, batch_size, epochs = DEFAULTS[args.model]
+    opt_name, lr, batch_size, epochs, one_cycle = DEFAULTS[args.model]
     opt_name = args.opt or opt_name
     lr = args.lr if args.lr is not None else lr
     batch_size = args.batch_size or batch_size
     epochs = args.epochs if args.epochs is not None else epochs
+    one_cycle = args.one_cycle if args.one_cycle is not None else one_cycle
 
     manual_seed(args.seed)
     start = time.perf_counter()
@@ -132,15 +135,18 @@ def cmd_train(args: argparse.Namespace) -> int:
         opt_func=lambda params, lr: build_optimizer(opt_name, params, lr), lr=lr, metrics=accuracy,
         quiet=args.quiet,
     )
-    print(f"model {args.model}, optimizer {opt_name} lr {lr:g}, batch {batch_size}, {epochs} epochs, seed {args.seed}", flush=True)
-    if args.one_cycle:
+    schedule = "one-cycle, peak lr" if one_cycle else "lr"
+    print(f"model {args.model}, optimizer {opt_name} {schedule} {lr:g}, batch {batch_size}, {epochs} epochs, "
+          f"seed {args.seed}", flush=True)
+    if one_cycle:
         learn.fit_one_cycle(epochs, lr)
     else:
         learn.fit(epochs, lr)
     acc = evaluate_model(model, xte, yte)
     out = args.out or os.path.join("checkpoints", f"{args.dataset}-{args.model}.npz")
     meta = {"model": args.model, "dataset": args.dataset, "num_classes": classes, "test_accuracy": acc,
-            "epochs": epochs, "optimizer": opt_name, "lr": lr, "batch_size": batch_size, "seed": args.seed}
+            "epochs": epochs, "optimizer": opt_name, "lr": lr, "one_cycle": one_cycle, "batch_size": batch_size,
+            "seed": args.seed}
     serialization.save(model.state_dict(), out, metadata=meta)
     print(f"checkpoint saved to {out} ({time.perf_counter() - start:.1f} s in all)", flush=True)
     print(f"test accuracy: {acc:.4f}", flush=True)
@@ -213,7 +219,8 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--opt", choices=OPTIMIZERS)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--out", help="checkpoint path (.npz); default checkpoints/<dataset>-<model>.npz")
-    t.add_argument("--one-cycle", action="store_true", help="fit_one_cycle instead of a constant lr")
+    t.add_argument("--one-cycle", action=argparse.BooleanOptionalAction, default=None,
+                   help="fit_one_cycle (--lr is the peak) instead of a constant lr; default: on for cnn, off otherwise")
     t.add_argument("--quiet", action="store_true", help="no progress bar or epoch table")
     t.set_defaults(func=cmd_train)
     e = sub.add_parser("evaluate", help="test accuracy of a saved checkpoint")

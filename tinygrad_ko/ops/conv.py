@@ -103,93 +103,214 @@ def _is_unbatched(x: Any, op: str) -> bool:
 
 
 # ---- convolution --------------------------------------------------------------------------------
+# A convolution with at least this many columns (C/groups * kh * kw) per output pixel, or with small
+# images, runs pixel-major (channels-last); below it, with large images, channel-major per image.
+_PIXEL_MAJOR_MIN_K = 32
+_PER_IMAGE_MIN_PIXELS = 256
+
+
 class Convolution(Function):
     """2-D cross-correlation (PyTorch's conv2d) on NCHW input by im2col and BLAS.
 
     Inputs: x (N, C, H, W), w (O, C // groups, kh, kw) and optionally a bias (O,).
     ``padding`` is (top, bottom, left, right); stride and dilation are pairs.
+
+    Two layouts of the column matrix, both with a row (or column) of ones when there is a bias,
+    so that the product adds the bias and the weight-gradient product yields its gradient:
+
+    - pixel-major (the common case): the input is copied once into a padded channels-last
+      (N, Hp, Wp, C) buffer, whose windows ``(N, Ho, Wo, kh, kw, C)`` are read in runs of C
+      channels into the column matrix ``(N*Ho*Wo, K)``; one product with the (K, O) weight matrix
+      gives channels-last output, copied once to NCHW. The backward needs no transposes of the
+      big matrices, and its col2im adds one contiguous (N, Ho, Wo, C) slab per kernel offset.
+    - channel-major per image (grouped convolutions, and few columns on large images, such as a
+      first layer with one input channel): the column matrix is ``(G, K, N, Ho*Wo)`` and one
+      product per image lands directly in NCHW, which saves the output copy when the product
+      itself is cheap.
     """
 
     once_differentiable = True
 
     @staticmethod
     def forward(ctx, x, w, *bias, stride, padding, dilation, groups):
-        n, c, h, wd = x.shape
         o, cg, kh, kw = w.shape
         sh, sw = stride
         dh, dw = dilation
-        xp = _padded(x, padding, 0)
-        hp, wp = xp.shape[2], xp.shape[3]
+        pt, pb, pl, pr = padding
+        n, c, h, wd = x.shape
+        hp, wp = h + pt + pb, wd + pl + pr
         ho = (hp - dh * (kh - 1) - 1) // sh + 1
         wo = (wp - dw * (kw - 1) - 1) // sw + 1
         k = cg * kh * kw
-        og = o // groups
-        has_bias = len(bias) == 1
-        kb = k + 1 if has_bias else k
-        s_n, s_c, s_h, s_w = xp.strides
-        # every window of every image as a view, channel-major: (C, kh, kw, N, Ho, Wo)
-        win = as_strided(xp, (c, kh, kw, n, ho, wo), (s_c, dh * s_h, dw * s_w, s_n, sh * s_h, sw * s_w))
-        # The column matrix (G, K [+1], N, Ho, Wo): one copy of the windows. With a bias, one more
-        # row of ones makes the bias one more column of the weight matrix, so the product adds it
-        # and the weight-gradient product also yields the bias gradient (the sum of the grads).
-        col = np.empty((groups, kb, n, ho, wo), dtype=x.dtype)
-        np.copyto(col[:, :k].reshape(groups, cg, kh, kw, n, ho, wo), win.reshape(groups, cg, kh, kw, n, ho, wo))
-        wmat = w.reshape(groups, og, k)
-        if has_bias:
-            col[:, k] = 1
-            wmat = np.concatenate([wmat, bias[0].reshape(groups, og, 1)], axis=2)
-        # one BLAS product per image, straight into NCHW order: (G, O/G, K) @ (N, G, K, Ho*Wo).
-        # (A single (O, K) @ (K, N*Ho*Wo) product would need a transposing copy afterwards, and
-        # OpenBLAS is slow on it when K is small, as in a first layer with one input channel.)
-        out = np.matmul(wmat, col.reshape(groups, kb, n, ho * wo).transpose(2, 0, 1, 3))
-        ctx.geom = (x.shape, xp.shape, padding, stride, dilation, groups, ho, wo)
-        # the column matrix is needed only for the weight's gradient; drop it otherwise
-        ctx.save_for_backward(w, col if ctx.needs_input_grad[1] else None)
-        return out.reshape(n, o, ho, wo)
+        pixel_major = groups == 1 and (k >= _PIXEL_MAJOR_MIN_K or ho * wo < _PER_IMAGE_MIN_PIXELS)
+        ctx.geom = (x.shape, padding, stride, dilation, groups, ho, wo, pixel_major)
+        if pixel_major:
+            out, col, wmat = _conv_forward_pm(x, w, bias, padding, stride, dilation, ho, wo)
+        else:
+            out, col = _conv_forward_cm(x, w, bias, padding, stride, dilation, groups, ho, wo)
+            wmat = None
+        # the column matrix is needed only for the weight's gradient, the pixel-major weight
+        # matrix only for the input's; drop what is not needed
+        needs = ctx.needs_input_grad
+        ctx.save_for_backward(w, col if needs[1] else None, wmat if needs[0] else None)
+        return out
 
     @staticmethod
     def backward(ctx, grad):
-        w_t, col_t = ctx.saved_tensors
-        w = w_t._data
-        (n, c, h, wd), pshape, padding, (sh, sw), (dh, dw), groups, ho, wo = ctx.geom
+        w_t, col_t, wmat_t = ctx.saved_tensors
         needs = ctx.needs_input_grad
-        o, cg, kh, kw = w.shape
-        og, k, npix = o // groups, cg * kh * kw, n * ho * wo
         needs_b = len(needs) > 2 and needs[2]
-        gx = gw = gb = None
-        g = grad._data
-        g_cm = None
-        if needs[0] or (needs[1] and k >= 64):
-            # the output gradient channel-major, like the column matrix: (G, O/G, N*Ho*Wo)
-            g_cm = np.ascontiguousarray(g.transpose(1, 0, 2, 3)).reshape(groups, og, npix)
-        if needs[1]:
-            col = col_t._data
-            kb = col.shape[1]
-            if g_cm is not None:  # one long product over all pixels of the batch
-                gwb = np.matmul(g_cm, col.reshape(groups, kb, npix).transpose(0, 2, 1))
-            else:  # few columns (a first layer): per-image products beat one long thin one
-                per_image = np.matmul(
-                    g.reshape(n, groups, og, ho * wo), col.reshape(groups, kb, n, ho * wo).transpose(2, 0, 3, 1)
-                )
-                gwb = per_image.sum(axis=0)
-            # gwb is (G, O/G, K [+1]); the bias column (the row of ones) is the sum of the grads
-            gw = _fn._make(np.ascontiguousarray(gwb[:, :, :k]).reshape(w.shape))
-            if needs_b:
-                gb = _fn._make(gwb[:, :, k].reshape(o))
-        elif needs_b:
-            gb = _fn._make(np.einsum("nchw->c", g))
-        if needs[0]:
-            gcol = np.matmul(w.reshape(groups, og, k).transpose(0, 2, 1), g_cm)  # (G, K, N*Ho*Wo)
-            gcol = gcol.reshape(c, kh * kw, n, ho, wo)
-            gxp = np.zeros(pshape, dtype=gcol.dtype)
-            # col2im: one strided add per kernel offset
-            for t, (rows, cols) in enumerate(_offsets(kh, kw, dh, dw, sh, sw, ho, wo)):
-                view = gxp[:, :, rows, cols]
-                view += gcol[:, t].transpose(1, 0, 2, 3)
-            gx = _fn._make(_crop(gxp, padding, h, wd))
+        col = None if col_t is None else col_t._data
+        w = w_t._data
+        if ctx.geom[-1]:
+            wmat = None if wmat_t is None else wmat_t._data
+            gx, gw, gb = _conv_backward_pm(grad._data, w, col, wmat, ctx.geom, needs[0], needs[1], needs_b)
+        else:
+            gx, gw, gb = _conv_backward_cm(grad._data, w, col, ctx.geom, needs[0], needs[1], needs_b)
+        gx = None if gx is None else _fn._make(gx)
+        gw = None if gw is None else _fn._make(gw)
+        gb = None if gb is None else _fn._make(gb)
         if len(needs) > 2:
             return gx, gw, gb
         return gx, gw
+
+
+def _conv_forward_pm(x, w, bias, padding, stride, dilation, ho, wo):
+    """Pixel-major im2col convolution (groups == 1): the NCHW output, the (N*Ho*Wo, K [+1])
+    columns and the (O, K [+1]) weight matrix (columns in (kh, kw, C) order, then the bias)."""
+    n, c, h, wd = x.shape
+    o, _, kh, kw = w.shape
+    (sh, sw), (dh, dw) = stride, dilation
+    pt, pb, pl, pr = padding
+    dt = x.dtype
+    # our own channels-last copy of the input, zero-padded (its border only is zeroed)
+    xp = np.empty((n, h + pt + pb, wd + pl + pr, c), dtype=dt)
+    _zero_border(xp, padding)
+    np.copyto(xp[:, pt : pt + h, pl : pl + wd, :], x.transpose(0, 2, 3, 1))
+    s_n, s_h, s_w, s_c = xp.strides
+    win = as_strided(xp, (n, ho, wo, kh, kw, c), (s_n, sh * s_h, sw * s_w, dh * s_h, dw * s_w, s_c))
+    k = c * kh * kw
+    npix = n * ho * wo
+    kb = k + 1 if bias else k
+    col = np.empty((npix, kb), dtype=dt)
+    np.copyto(col[:, :k].reshape(n, ho, wo, kh, kw, c), win)
+    # (O, K [+1]): each output channel's (C, kh, kw) weights reordered to (kh, kw, C) -- a
+    # transpose within each row, which stays in cache (an (K, O) matrix would transpose the whole)
+    wmat = np.empty((o, kb), dtype=dt)
+    np.copyto(wmat[:, :k].reshape(o, kh, kw, c), w.transpose(0, 2, 3, 1))
+    if bias:
+        col[:, k] = 1
+        wmat[:, k] = bias[0]
+    out_cl = col @ wmat.T  # (N*Ho*Wo, O): channels-last
+    out = np.empty((n, o, ho, wo), dtype=dt)
+    np.copyto(out, out_cl.reshape(n, ho, wo, o).transpose(0, 3, 1, 2))
+    return out, col, wmat
+
+
+def _conv_backward_pm(g, w, col, wmat, geom, need_x, need_w, need_b):
+    (n, c, h, wd), padding, (sh, sw), (dh, dw), _, ho, wo, _ = geom
+    o, _, kh, kw = w.shape
+    k = c * kh * kw
+    npix = n * ho * wo
+    # the output gradient channels-last, like the columns: (N*Ho*Wo, O); free if it already is
+    g_cl = np.ascontiguousarray(g.transpose(0, 2, 3, 1)).reshape(npix, o)
+    gx = gw = gb = None
+    if need_w:
+        gwb = g_cl.T @ col  # (O, K [+1]); the column of the ones column is the bias gradient
+        gw = np.empty(w.shape, dtype=w.dtype)
+        np.copyto(gw, gwb[:, :k].reshape(o, kh, kw, c).transpose(0, 3, 1, 2))
+        if need_b:
+            gb = gwb[:, k].copy()
+    elif need_b:
+        gb = np.einsum("pc->c", g_cl)
+    if need_x:
+        # the column gradient one kernel offset at a time: (kh*kw, N*Ho*Wo, C), from the forward's
+        # weight matrix seen as kh*kw (O, C) blocks (BLAS reads them in place)
+        w_taps = wmat[:, :k].reshape(o, kh * kw, c).transpose(1, 0, 2)
+        gcol = np.matmul(g_cl, w_taps).reshape(kh * kw, n, ho, wo, c)
+        pt, pb, pl, pr = padding
+        gxp = np.zeros((n, h + pt + pb, wd + pl + pr, c), dtype=gcol.dtype)
+        # col2im: one strided add of a contiguous slab per kernel offset
+        for t, (rows, cols) in enumerate(_offsets(kh, kw, dh, dw, sh, sw, ho, wo)):
+            view = gxp[:, rows, cols, :]
+            view += gcol[t]
+        gx = np.empty((n, c, h, wd), dtype=gcol.dtype)
+        np.copyto(gx, gxp[:, pt : pt + h, pl : pl + wd, :].transpose(0, 3, 1, 2))
+    return gx, gw, gb
+
+
+def _zero_border(xp: np.ndarray, padding: tuple[int, int, int, int]) -> None:
+    """Zero the (top, bottom, left, right) border of a channels-last (N, H, W, C) buffer."""
+    pt, pb, pl, pr = padding
+    hp, wp = xp.shape[1], xp.shape[2]
+    if pt:
+        xp[:, :pt] = 0
+    if pb:
+        xp[:, hp - pb :] = 0
+    if pl:
+        xp[:, :, :pl] = 0
+    if pr:
+        xp[:, :, wp - pr :] = 0
+
+
+def _conv_forward_cm(x, w, bias, padding, stride, dilation, groups, ho, wo):
+    """Channel-major per-image im2col convolution: NCHW output and the (G, K [+1], N, Ho, Wo) columns."""
+    n, c, h, wd = x.shape
+    o, cg, kh, kw = w.shape
+    (sh, sw), (dh, dw) = stride, dilation
+    xp = _padded(x, padding, 0)
+    k = cg * kh * kw
+    og = o // groups
+    kb = k + 1 if bias else k
+    s_n, s_c, s_h, s_w = xp.strides
+    # every window of every image as a view, channel-major: (C, kh, kw, N, Ho, Wo)
+    win = as_strided(xp, (c, kh, kw, n, ho, wo), (s_c, dh * s_h, dw * s_w, s_n, sh * s_h, sw * s_w))
+    col = np.empty((groups, kb, n, ho, wo), dtype=x.dtype)
+    np.copyto(col[:, :k].reshape(groups, cg, kh, kw, n, ho, wo), win.reshape(groups, cg, kh, kw, n, ho, wo))
+    wmat = w.reshape(groups, og, k)
+    if bias:
+        col[:, k] = 1
+        wmat = np.concatenate([wmat, bias[0].reshape(groups, og, 1)], axis=2)
+    # one BLAS product per image, straight into NCHW order: (G, O/G, K) @ (N, G, K, Ho*Wo)
+    out = np.matmul(wmat, col.reshape(groups, kb, n, ho * wo).transpose(2, 0, 1, 3))
+    return out.reshape(n, o, ho, wo), col
+
+
+def _conv_backward_cm(g, w, col, geom, need_x, need_w, need_b):
+    (n, c, h, wd), padding, (sh, sw), (dh, dw), groups, ho, wo, _ = geom
+    o, cg, kh, kw = w.shape
+    og, k, npix = o // groups, cg * kh * kw, n * ho * wo
+    gx = gw = gb = None
+    g_cm = None
+    if need_x or (need_w and k >= 64):
+        # the output gradient channel-major, like the column matrix: (G, O/G, N*Ho*Wo)
+        g_cm = np.ascontiguousarray(g.transpose(1, 0, 2, 3)).reshape(groups, og, npix)
+    if need_w:
+        kb = col.shape[1]
+        if g_cm is not None:  # one long product over all pixels of the batch
+            gwb = np.matmul(g_cm, col.reshape(groups, kb, npix).transpose(0, 2, 1))
+        else:  # few columns (a first layer): per-image products beat one long thin one
+            per_image = np.matmul(
+                g.reshape(n, groups, og, ho * wo), col.reshape(groups, kb, n, ho * wo).transpose(2, 0, 3, 1)
+            )
+            gwb = per_image.sum(axis=0)
+        # gwb is (G, O/G, K [+1]); the bias column (the row of ones) is the sum of the grads
+        gw = np.ascontiguousarray(gwb[:, :, :k]).reshape(w.shape)
+        if need_b:
+            gb = gwb[:, :, k].reshape(o)
+    elif need_b:
+        gb = np.einsum("nchw->c", g)
+    if need_x:
+        gcol = np.matmul(w.reshape(groups, og, k).transpose(0, 2, 1), g_cm)  # (G, K, N*Ho*Wo)
+        gcol = gcol.reshape(c, kh * kw, n, ho, wo)
+        pt, pb, pl, pr = padding
+        gxp = np.zeros((n, c, h + pt + pb, wd + pl + pr), dtype=gcol.dtype)
+        # col2im: one strided add per kernel offset
+        for t, (rows, cols) in enumerate(_offsets(kh, kw, dh, dw, sh, sw, ho, wo)):
+            view = gxp[:, :, rows, cols]
+            view += gcol[:, t].transpose(1, 0, 2, 3)
+        gx = _crop(gxp, padding, h, wd)
+    return gx, gw, gb
 
 
 def _conv_padding(padding: Any, kernel: tuple[int, int], dilation: tuple[int, int], stride: tuple[int, int]) -> tuple[int, int, int, int]:
@@ -304,50 +425,140 @@ class MaxPool2D(Function):
     @staticmethod
     def forward(ctx, x, kernel, stride, dilation, padding, out_size):
         ho, wo = out_size
+        (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+        if (
+            (kh, kw) == (sh, sw) and (kh == 1 or dh == 1) and (kw == 1 or dw == 1) and not any(padding)
+            and x.shape[2] == ho * kh and x.shape[3] == wo * kw and x.flags.c_contiguous
+        ):
+            # the common case (e.g. 2x2 windows, stride 2): the windows tile the input
+            out, ih, iw = _tiled_max_pool(x, kh, kw, ctx.needs_input_grad[0])
+            if ih is not None:
+                ctx.geom = ("tiled", x.shape, kernel)
+                ctx.save_for_backward(ih, iw)
+            return out
         xp = _padded(x, padding, -np.inf)
         taps = _offsets(*kernel, *dilation, *stride, ho, wo)
-        rows, cols = taps[0]
-        out = xp[:, :, rows, cols].copy()
         if not ctx.needs_input_grad[0]:
+            rows, cols = taps[0]
+            out = xp[:, :, rows, cols].copy()
             for rows, cols in taps[1:]:
                 np.maximum(out, xp[:, :, rows, cols], out=out)
             return out
-        # The argmax of each window as a kernel tap index. A later tap takes over only when it is
-        # strictly greater (so ties keep the first maximum); taps come in increasing order, so the
-        # index update is a maximum with ``better * t`` -- cheaper than a masked assignment.
-        itype = np.uint8 if len(taps) <= 256 else np.int32
-        idx = np.zeros(out.shape, dtype=itype)
-        better = np.empty(out.shape, dtype=bool)
-        scratch = np.empty(out.shape, dtype=itype)
-        for t, (rows, cols) in enumerate(taps[1:], start=1):
-            tap = xp[:, :, rows, cols]
-            np.greater(tap, out, out=better)
-            np.maximum(out, tap, out=out)  # propagates NaN like PyTorch
-            np.multiply(better, itype(t), out=scratch)
-            np.maximum(idx, scratch, out=idx)
-        (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+        out, idx = _max_and_first_argmax([xp[:, :, rows, cols] for rows, cols in taps])
         disjoint = sh >= dh * (kh - 1) + 1 and sw >= dw * (kw - 1) + 1  # windows share no input
-        ctx.geom = (x.shape, xp.shape, padding, taps, disjoint)
+        # the windows cover the input exactly: every input position receives a gradient (maybe 0)
+        covered = disjoint and not any(padding) and (kh == 1 or dh == 1) and (kw == 1 or dw == 1) \
+            and ho * sh == xp.shape[2] and wo * sw == xp.shape[3] and sh == kh and sw == kw
+        ctx.geom = (x.shape, xp.shape, padding, taps, disjoint, covered)
         ctx.save_for_backward(idx)
         return out
 
     @staticmethod
     def backward(ctx, grad):
         g = grad._data
-        shape, pshape, padding, taps, disjoint = ctx.geom
+        if ctx.geom[0] == "tiled":  # the fast path's indices
+            _, shape, (kh, kw) = ctx.geom
+            ih, iw = ctx.saved_tensors
+            return _fn._make(_tiled_max_pool_backward(g, ih._data, iw._data, kh, kw, shape))
+        shape, pshape, padding, taps, disjoint, covered = ctx.geom
         idx = ctx.saved_tensors[0]._data
-        gxp = np.zeros(pshape, dtype=g.dtype)
+        gxp = np.empty(pshape, dtype=g.dtype) if covered else np.zeros(pshape, dtype=g.dtype)
         hit = np.empty(idx.shape, dtype=bool)
+        hit8 = hit.view(np.uint8)  # multiplies in a vectorised loop (a bool operand is cast slowly)
         scratch = None if disjoint else np.empty(idx.shape, dtype=g.dtype)
         for t, (rows, cols) in enumerate(taps):
             view = gxp[:, :, rows, cols]
             np.equal(idx, t, out=hit)
             if disjoint:
-                np.multiply(g, hit, out=view)  # each input position belongs to one window at most
+                np.multiply(g, hit8, out=view)  # each input position belongs to one window at most
             else:
-                np.multiply(g, hit, out=scratch)
+                np.multiply(g, hit8, out=scratch)
                 view += scratch
         return _fn._make(_crop(gxp, padding, shape[2], shape[3]))
+
+
+def _tiled_max_pool(x: np.ndarray, kh: int, kw: int, with_index: bool) -> tuple[np.ndarray, Any, Any]:
+    """Max-pooling with kh x kw windows and stride (kh, kw) over a C-contiguous NCHW input that the
+    windows tile exactly: the output and, when ``with_index``, the argmax as two index arrays.
+
+    Each window row's kw elements are consecutive in memory, so the maximum along W runs over
+    long 1-D strided views of the whole input (``x.reshape(-1, kw)[:, j]``), not over short
+    window-shaped slices; the maximum along H then compares whole rows of that result. Taking the
+    first maximum within each row, then the first row holding the overall maximum, gives the first
+    maximum of the window in row-major order, as PyTorch does. The indices are ``iw`` (the column
+    of each window row's maximum, for every row of the input) and ``ih`` (the winning row).
+    """
+    n, c, h, w = x.shape
+    ho, wo = h // kh, w // kw
+    rows = x.reshape(n * c * h * wo, kw)
+    if not with_index:
+        mw = rows[:, 0].copy()
+        for j in range(1, kw):
+            np.maximum(mw, rows[:, j], out=mw)
+        cols = mw.reshape(n * c * ho, kh, wo)
+        out = cols[:, 0].copy()
+        for i in range(1, kh):
+            np.maximum(out, cols[:, i], out=out)
+        return out.reshape(n, c, ho, wo), None, None
+    mw, iw = _max_and_first_argmax([rows[:, j] for j in range(kw)])
+    cols = mw.reshape(n * c * ho, kh, wo)
+    out, ih = _max_and_first_argmax([cols[:, i] for i in range(kh)])
+    return out.reshape(n, c, ho, wo), ih, iw
+
+
+def _tiled_max_pool_backward(
+    g: np.ndarray, ih: np.ndarray, iw: np.ndarray, kh: int, kw: int, shape: tuple[int, ...]
+) -> np.ndarray:
+    """The gradient of :func:`_tiled_max_pool`: back through the H step, then the W step."""
+    n, c, h, w = shape
+    ho, wo = h // kh, w // kw
+    g2 = g.reshape(n * c * ho, wo)
+    gy = np.empty((n * c * ho, kh, wo), dtype=g.dtype)  # the gradient of each window row's maximum
+    hit = np.empty(ih.shape, dtype=bool)
+    for i in range(kh):
+        np.equal(ih, i, out=hit)
+        np.multiply(g2, hit.view(np.uint8), out=gy[:, i])
+    gx = np.empty((n * c * h * wo, kw), dtype=g.dtype)
+    gyf = gy.reshape(-1)
+    hit = np.empty(iw.shape, dtype=bool)
+    for j in range(kw):
+        np.equal(iw, j, out=hit)
+        np.multiply(gyf, hit.view(np.uint8), out=gx[:, j])
+    return gx.reshape(n, c, h, w)
+
+
+def _max_and_first_argmax(taps: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The elementwise maximum of same-shape arrays and the index of the first one reaching it.
+
+    A knockout tournament: neighbours are compared in pairs, then the winners' pairs, and so on.
+    The right contender of a pair wins only when strictly greater, and every index on its side is
+    larger, so ties go to the lower index (PyTorch's first maximum in row-major window order);
+    NaN propagates to the maximum. Each tap is read by one comparison and one maximum, and the
+    indices are small unsigned integers, so this takes about half the passes over memory of a
+    running maximum with a running index.
+    """
+    itype = np.uint8 if len(taps) <= 256 else np.int32
+    level: list[tuple[np.ndarray, Any]] = [(v, t) for t, v in enumerate(taps)]  # (values, index)
+    while len(level) > 1:
+        winners = []
+        for i in range(0, len(level) - 1, 2):
+            (a, ia), (b, ib) = level[i], level[i + 1]
+            right = np.greater(b, a)
+            right_i = right.view(np.uint8) if itype is np.uint8 else right.astype(itype)
+            if isinstance(ia, int) and isinstance(ib, int):  # two single taps: ib == ia + 1
+                idx = right_i if ia == 0 else np.add(right_i, ia, dtype=itype)
+            else:  # ia + right * (ib - ia); every index on the right exceeds every one on the left
+                idx = np.subtract(ib, ia, dtype=itype)
+                idx *= right_i
+                idx += ia
+            winners.append((np.maximum(a, b), idx))
+        if len(level) % 2:
+            winners.append(level[-1])
+        level = winners
+    out, idx = level[0]
+    if isinstance(idx, int):  # a single tap
+        return np.array(out, order="C"), np.zeros(out.shape, dtype=itype)
+    return np.ascontiguousarray(out), idx
 
 
 class AvgPool2D(Function):
