@@ -13,7 +13,9 @@ Method (the same in every script):
   exist before timing starts (imported modules, data) are frozen out of it with ``gc.freeze()``.
 - The reported number is the median over rounds; ratios are ratios of medians, and the range of
   the per-round (paired) ratios is shown next to them.
-- PyTorch gets ``torch.set_num_threads(n)`` with ``n`` = the BLAS thread count NumPy uses.
+- PyTorch gets ``torch.set_num_threads(n)`` with ``n`` = the BLAS thread count NumPy uses; with
+  ``--threads n``, tinygrad_ko's own elementwise threads (``tinygrad_ko.set_num_threads``) are set
+  to ``n`` too, so ``--threads 1`` runs everything on one core.
 """
 
 from __future__ import annotations
@@ -79,6 +81,9 @@ def repeats_of(args: argparse.Namespace) -> int:
     _clock = _CLOCK[args.clock]
     if args.threads is not None:
         set_blas_threads(args.threads)
+        import tinygrad_ko
+
+        tinygrad_ko.set_num_threads(args.threads)
     if args.clock == "cpu" and numpy_blas_threads()[0] != 1:
         print("warning: --clock cpu with more than one BLAS thread counts spinning threads; use --threads 1")
     if args.repeats is not None:
@@ -370,6 +375,7 @@ def machine_info() -> dict[str, Any]:
         "blas_core": _openblas_core(),
         "blas_threads": threads,
         "blas_threads_from": how,
+        "tinygrad_ko_threads": _tg_threads(),
         "platform": platform.platform(),
     }
     try:
@@ -383,12 +389,19 @@ def machine_info() -> dict[str, Any]:
     return info
 
 
+def _tg_threads() -> int:
+    import tinygrad_ko
+
+    return tinygrad_ko.get_num_threads()
+
+
 def print_header(title: str, args: argparse.Namespace, repeats: int) -> dict[str, Any]:
     info = machine_info()
     print(f"== {title} ==")
     print(f"{info['date']}  {info['cpu']} [{info['cpu_flags']}]  nproc={info['nproc']}  RAM={info['ram_gib']} GiB")
     print(f"python {info['python']}  numpy {info['numpy']} ({info['blas']}, core {info['blas_core']}, "
-          f"{info['blas_threads']} threads via {info['blas_threads_from']})  "
+          f"{info['blas_threads']} threads via {info['blas_threads_from']}; tinygrad_ko threads "
+          f"{info['tinygrad_ko_threads']})  "
           + (f"torch {info['torch']} ({info.get('torch_cpu_capability')})" if info["torch"] else "torch: not installed"))
     clock = "wall clock" if args.clock == "wall" else "CPU time of this process (--clock cpu)"
     print(f"repeats={repeats} (round-robin, medians), {clock}{'  --quick: SMOKE MODE' if args.quick else ''}")

@@ -9,6 +9,7 @@ import importlib
 from typing import Any
 
 from . import _alloc, autograd
+from ._parallel import get_num_threads, set_num_threads
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .dtypes import (
     bool_,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, _check_nonneg, _params_with_grads
+from .optimizer import Optimizer, _check_nonneg, _elementwise, _params_with_grads
 
 
 class Adam(Optimizer):
@@ -72,26 +73,15 @@ class Adam(Optimizer):
                         d *= 1.0 - lr * wd
                     else:
                         g = g + wd * d
-                m = self._state_array(p, "exp_avg")
-                v = self._state_array(p, "exp_avg_sq")
-                tmp = np.multiply(g, 1.0 - beta1, out=self._scratch(d))
-                m *= beta1
-                m += tmp
-                np.multiply(g, g, out=tmp)
-                tmp *= 1.0 - beta2
-                v *= beta2
-                v += tmp
+                arrays = [d, g, self._state_array(p, "exp_avg"), self._state_array(p, "exp_avg_sq"), self._scratch(d)]
                 if amsgrad:
-                    v_max = self._state_array(p, "max_exp_avg_sq")
-                    np.maximum(v_max, v, out=v_max)
-                    np.sqrt(v_max, out=tmp)
-                else:
-                    np.sqrt(v, out=tmp)
-                tmp *= 1.0 / math.sqrt(1.0 - beta2**t)
-                tmp += eps  # tmp is now the denominator
-                np.divide(m, tmp, out=tmp)
-                tmp *= lr / (1.0 - beta1**t)
-                d -= tmp
+                    arrays.append(self._state_array(p, "max_exp_avg_sq"))
+                kernel = partial(
+                    _adam_update, beta1=beta1, beta2=beta2, eps=eps,
+                    inv_sqrt_bc2=1.0 / math.sqrt(1.0 - beta2**t),  # 1 / sqrt(bias correction 2)
+                    step_size=lr / (1.0 - beta1**t),  # lr / bias correction 1
+                )
+                _elementwise(kernel, arrays)
                 p._version.value += 1
         return loss
 
@@ -118,3 +108,32 @@ class AdamW(Adam):
         fused: Any = None,
     ) -> None:
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize)
+
+
+def _adam_update(
+    d: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, tmp: np.ndarray, *v_max: np.ndarray,
+    beta1: float, beta2: float, eps: float, inv_sqrt_bc2: float, step_size: float,
+) -> None:
+    """One Adam update of the weights ``d`` in place (``tmp`` is scratch space; ``v_max`` holds
+    ``max_exp_avg_sq`` with amsgrad)::
+
+        m = beta1 m + (1 - beta1) g;  v = beta2 v + (1 - beta2) g^2
+        d -= step_size * m / (sqrt(v) * inv_sqrt_bc2 + eps)
+    """
+    np.multiply(g, 1.0 - beta1, out=tmp)
+    m *= beta1
+    m += tmp
+    np.multiply(g, g, out=tmp)
+    tmp *= 1.0 - beta2
+    v *= beta2
+    v += tmp
+    if v_max:
+        np.maximum(v_max[0], v, out=v_max[0])
+        np.sqrt(v_max[0], out=tmp)
+    else:
+        np.sqrt(v, out=tmp)
+    tmp *= inv_sqrt_bc2
+    tmp += eps  # tmp is now the denominator
+    np.divide(m, tmp, out=tmp)
+    tmp *= step_size
+    d -= tmp

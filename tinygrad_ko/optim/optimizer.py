@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _blas, _parallel
 from ..autograd.grad_mode import enable_grad
 from ..tensor import Tensor, from_numpy
 
@@ -201,15 +202,20 @@ def _check_nonneg(name: str, value: Any, label: str | None = None) -> None:
 
 
 _BLOCK = 1 << 15  # elements; a block-sized temporary stays in the CPU cache
+_BLAS_MIN = 1 << 12  # below this, a NumPy call is as cheap as the ctypes call into BLAS
 
 
 def _add_scaled_(opt: Optimizer, d: np.ndarray, g: np.ndarray, alpha: float) -> None:
-    """``d += alpha * g`` in place without allocating, blockwise so the temporary stays cached.
+    """``d += alpha * g`` in place without allocating.
 
-    NumPy has no fused multiply-add: ``d -= lr * g`` writes a full-size temporary and reads it
-    back, which for multi-megabyte weights costs more than the arithmetic.
+    BLAS's axpy when it is available (one pass over memory, on BLAS's threads); otherwise NumPy,
+    blockwise so the temporary ``alpha * g`` stays cached. NumPy has no fused multiply-add:
+    ``d -= lr * g`` writes a full-size temporary and reads it back, which for multi-megabyte weights
+    costs more than the arithmetic.
     """
     n = d.size
+    if n >= _BLAS_MIN and _blas.axpy(alpha, g, d):
+        return
     if n <= _BLOCK or not (d.flags.c_contiguous and g.flags.c_contiguous):
         d += np.multiply(g, alpha, out=opt._scratch(d))
         return
@@ -219,6 +225,25 @@ def _add_scaled_(opt: Optimizer, d: np.ndarray, g: np.ndarray, alpha: float) -> 
         j = min(i + _BLOCK, n)
         block = df[i:j]
         block += np.multiply(gf[i:j], alpha, out=tmp[: j - i])
+
+
+# Elements per thread below which splitting an update is not worth handing work to a thread
+_SPLIT_MIN = 1 << 17
+
+
+def _elementwise(kernel: Callable[..., None], arrays: list[np.ndarray]) -> None:
+    """Run ``kernel(*arrays)``, an elementwise in-place update of same-size arrays.
+
+    Large C-contiguous arrays are cut into contiguous pieces run on several threads (see
+    ``tinygrad_ko._parallel``): the kernel then sees matching flat slices of every array. Each
+    element's update depends only on that element, so the result is the same either way.
+    """
+    n = arrays[0].size
+    if n < 2 * _SPLIT_MIN or _parallel.get_num_threads() < 2 or not all(a.flags.c_contiguous for a in arrays):
+        kernel(*arrays)
+        return
+    flats = [a.reshape(-1) for a in arrays]
+    _parallel.run_chunks(lambda start, stop: kernel(*[f[start:stop] for f in flats]), n, _SPLIT_MIN)
 
 
 def _params_with_grads(group: dict[str, Any]) -> Iterable[tuple[Tensor, np.ndarray, np.ndarray]]:

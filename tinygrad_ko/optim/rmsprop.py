@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, _check_nonneg, _params_with_grads
+from .optimizer import Optimizer, _check_nonneg, _elementwise, _params_with_grads
 
 
 class RMSprop(Optimizer):
@@ -55,6 +56,7 @@ class RMSprop(Optimizer):
             momentum = float(group["momentum"])
             centered = group["centered"]
             maximize = group.get("maximize", False)
+            kernel = partial(_rmsprop_update, lr=lr, alpha=alpha, eps=eps, centered=centered, momentum=momentum)
             for p, d, g in _params_with_grads(group):
                 state = self.state[p]
                 state["step"] = state.get("step", 0) + 1
@@ -62,31 +64,44 @@ class RMSprop(Optimizer):
                     g = -g
                 if wd:
                     g = g + wd * d
-                v = self._state_array(p, "square_avg")
-                v *= alpha
-                tmp = np.multiply(g, g, out=self._scratch(d))
-                tmp *= 1.0 - alpha
-                v += tmp
+                arrays = [d, g, self._state_array(p, "square_avg"), self._scratch(d)]
                 if centered:
-                    g_avg = self._state_array(p, "grad_avg")
-                    g_avg *= alpha
-                    np.multiply(g, 1.0 - alpha, out=tmp)
-                    g_avg += tmp
-                    np.multiply(g_avg, g_avg, out=tmp)
-                    np.subtract(v, tmp, out=tmp)
-                    np.sqrt(tmp, out=tmp)
-                else:
-                    np.sqrt(v, out=tmp)
-                tmp += eps  # tmp is now the denominator
+                    arrays.append(self._state_array(p, "grad_avg"))
                 if momentum > 0:
-                    buf = self._state_array(p, "momentum_buffer")
-                    buf *= momentum
-                    np.divide(g, tmp, out=tmp)
-                    buf += tmp
-                    np.multiply(buf, lr, out=tmp)
-                else:
-                    np.divide(g, tmp, out=tmp)
-                    tmp *= lr
-                d -= tmp
+                    arrays.append(self._state_array(p, "momentum_buffer"))
+                _elementwise(kernel, arrays)
                 p._version.value += 1
         return loss
+
+
+def _rmsprop_update(
+    d: np.ndarray, g: np.ndarray, v: np.ndarray, tmp: np.ndarray, *state: np.ndarray,
+    lr: float, alpha: float, eps: float, centered: bool, momentum: float,
+) -> None:
+    """One RMSprop update of the weights ``d`` in place (``tmp`` is scratch space); ``state``
+    holds ``grad_avg`` when centered, then ``momentum_buffer`` when momentum > 0."""
+    v *= alpha
+    np.multiply(g, g, out=tmp)
+    tmp *= 1.0 - alpha
+    v += tmp
+    if centered:
+        g_avg = state[0]
+        g_avg *= alpha
+        np.multiply(g, 1.0 - alpha, out=tmp)
+        g_avg += tmp
+        np.multiply(g_avg, g_avg, out=tmp)
+        np.subtract(v, tmp, out=tmp)
+        np.sqrt(tmp, out=tmp)
+    else:
+        np.sqrt(v, out=tmp)
+    tmp += eps  # tmp is now the denominator
+    if momentum > 0:
+        buf = state[-1]
+        buf *= momentum
+        np.divide(g, tmp, out=tmp)
+        buf += tmp
+        np.multiply(buf, lr, out=tmp)
+    else:
+        np.divide(g, tmp, out=tmp)
+        tmp *= lr
+    d -= tmp
