@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from . import dtypes as _dt
+from .autograd import api as _api
 from .autograd import function as _function
 from .autograd.function import Function, Version
 from .autograd.grad_mode import state as _grad_state
@@ -404,9 +405,7 @@ class Tensor:
         return self
 
     def backward(self, gradient: Any = None, retain_graph: bool | None = None, create_graph: bool = False) -> None:
-        from .autograd import backward
-
-        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph)
+        _api.backward(self, gradient, retain_graph, create_graph)
 
     # ---- dtype conversion -----------------------------------------------------------------------
     def to(self, *args: Any, **kwargs: Any) -> Tensor:

@@ -26,9 +26,10 @@ def _seeds(outputs: list[Any], grad_outputs: list[Any]) -> list[Any]:
         if not out.requires_grad:
             raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
         if g is None:
-            if out._data.size != 1:
+            arr = out._data
+            if arr.size != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            g = _fn._make(np.ones(out._data.shape, dtype=out._data.dtype))
+            g = _fn._make(np.ones(arr.shape, dtype=arr.dtype))
         else:
             if not isinstance(g, Tensor):
                 g = _fn._make(np.asarray(g, dtype=out._data.dtype))
@@ -50,10 +51,16 @@ def backward(
     create_graph: bool = False,
 ) -> None:
     """Accumulate d(tensors)/d(leaf) into every leaf's ``.grad`` (PyTorch's autograd.backward)."""
-    outputs = _seq(tensors)
-    seeds = _seeds(outputs, _seq(grad_tensors))
     if retain_graph is None:
         retain_graph = create_graph
+    if grad_tensors is None and isinstance(tensors, _fn.Tensor):
+        arr = tensors._data
+        if arr.ndim == 0 and tensors.requires_grad:
+            # loss.backward() on a 0-d loss (the training step): its seed is a fresh 1
+            run_backward([tensors], [_fn._make(np.array(1, dtype=arr.dtype))], retain_graph, create_graph)
+            return
+    outputs = [tensors] if isinstance(tensors, _fn.Tensor) else _seq(tensors)
+    seeds = _seeds(outputs, [] if grad_tensors is None else _seq(grad_tensors))
     run_backward(outputs, seeds, retain_graph, create_graph)
 
 

@@ -22,11 +22,13 @@ the output frees the whole graph by reference counting.
 ``save_for_backward`` takes arrays. An array that *is* one of the inputs comes back in backward
 as that input Tensor (so ``create_graph=True`` differentiates through it, and in-place changes to
 it are detected by its version counter); the output array comes back as a Tensor connected to this
-node; any other array comes back as a constant.
+node; any other array comes back as a constant. A backward written in NumPy (the hot ops' plain
+backward) reads them with ``ctx.saved_arrays()`` instead: the same checks, plain arrays, no Tensors.
 """
 
 from __future__ import annotations
 
+import itertools
 import traceback
 from typing import Any
 
@@ -56,26 +58,27 @@ SECOND_BACKWARD_MSG = (
 
 
 class _SavedOutput:
-    """Marks the op's own output among the saved values (kept as an array: no cycle)."""
+    """Marks the op's own output among the saved values (kept as an array: no cycle).
+
+    Made with ``_new(_SavedOutput)`` and ``.array = ...`` (no __init__ to run on the hot path)."""
 
     __slots__ = ("array",)
 
-    def __init__(self, array: np.ndarray) -> None:
-        self.array = array
-
 
 _new = object.__new__
+# Numbers the recorded nodes in the order they are created (see ``Function._seq``).
+next_seq = itertools.count(1).__next__
 _NEEDS_1 = {False: (False,), True: (True,)}
 _NEEDS_2_FALSE = (False, False)
+_NEEDS_3_FALSE = (False, False, False)
 
 
 class Version:
     """A counter shared by a storage and all its views; in-place ops bump it."""
 
-    __slots__ = ("value",)
-
-    def __init__(self) -> None:
-        self.value = 0
+    # The class attribute is the starting value, so creating one (every Tensor does) runs no
+    # __init__; the first bump gives the instance its own value.
+    value = 0
 
 
 class Function:
@@ -91,6 +94,9 @@ class Function:
     needs_input_grad: tuple[bool, ...]
     _edges: tuple[Any, ...] = ()
     _out_shape: tuple[int, ...] = ()
+    # When the node was recorded: a node's inputs are always recorded before it, so the engine runs
+    # nodes in decreasing _seq (a reverse topological order).
+    _seq = 0
     # defaults on the class, so recording a node sets only what differs
     _saved: Any = None
     _versions: Any = None
@@ -116,19 +122,9 @@ class Function:
         saved = self._saved
         if saved is None:
             raise RuntimeError(SECOND_BACKWARD_MSG)
-        versions = self._versions
-        if versions:
-            for counter, expected, tensor in versions:
-                if counter.value != expected:
-                    what = _describe(tensor, self) if tensor is not None else _describe(None, self)
-                    raise RuntimeError(
-                        "one of the variables needed for gradient computation has been modified by "
-                        f"an inplace operation: {what}, is at version {counter.value}; expected "
-                        f"version {expected} instead. Hint: the value was saved by {self.name()}; "
-                        "make the in-place change (x += ..., x.add_(...), x[...] = ...) out-of-place, "
-                        "or enable anomaly detection with tinygrad_ko.autograd.detect_anomaly() to "
-                        "see where that op was created."
-                    )
+        for counter, expected, _ in self._versions or ():
+            if counter.value != expected:
+                self._raise_modified()
         out = []
         for item in saved:
             if isinstance(item, np.ndarray):
@@ -142,6 +138,42 @@ class Function:
             else:
                 out.append(item)
         return tuple(out)
+
+    def saved_arrays(self) -> tuple[Any, ...]:
+        """The saved values as NumPy arrays (None stays None), checked like ``saved_tensors``.
+
+        For backward formulas written in NumPy (the plain-backward fast path of the hot ops): no
+        Tensor is built for them, and nothing can be recorded through them.
+        """
+        saved = self._saved
+        if saved is None:
+            raise RuntimeError(SECOND_BACKWARD_MSG)
+        for counter, expected, _ in self._versions or ():
+            if counter.value != expected:
+                self._raise_modified()
+        out = []
+        for item in saved:
+            if isinstance(item, Tensor):  # an input
+                out.append(item._data)
+            elif type(item) is _SavedOutput:
+                out.append(item.array)
+            else:  # an array saved as a constant, None, or any other value
+                out.append(item)
+        return tuple(out)
+
+    def _raise_modified(self) -> None:
+        """The error for a saved tensor modified in place after forward saved it."""
+        for counter, expected, tensor in self._versions:
+            if counter.value != expected:
+                what = _describe(tensor, self)
+                raise RuntimeError(
+                    "one of the variables needed for gradient computation has been modified by "
+                    f"an inplace operation: {what}, is at version {counter.value}; expected "
+                    f"version {expected} instead. Hint: the value was saved by {self.name()}; "
+                    "make the in-place change (x += ..., x.add_(...), x[...] = ...) out-of-place, "
+                    "or enable anomaly detection with tinygrad_ko.autograd.detect_anomaly() to "
+                    "see where that op was created."
+                )
 
     def mark_saved_released(self) -> None:
         self._saved = None
@@ -181,7 +213,7 @@ class Function:
     def apply(cls, *inputs: Any, **attrs: Any) -> Any:
         """Run ``forward`` on the inputs' arrays and record the node when grad is needed.
 
-        This is the hot path of every op, so the common one- and two-input cases are spelled out
+        This is the hot path of every op, so the common one- to three-input cases are spelled out
         and the output Tensor is built inline (see ``tinygrad_ko.tensor._make``).
         """
         ctx = _new(cls)
@@ -200,6 +232,14 @@ class Function:
                 record = needs[0] or needs[1]
             else:
                 needs, record = _NEEDS_2_FALSE, False
+        elif n == 3:  # e.g. linear(x, weight, bias)
+            t0, t1, t2 = inputs
+            arrays = (t0._data, t1._data, t2._data)
+            if enabled:
+                needs = (t0.requires_grad, t1.requires_grad, t2.requires_grad)
+                record = needs[0] or needs[1] or needs[2]
+            else:
+                needs, record = _NEEDS_3_FALSE, False
         else:
             arrays = tuple([t._data for t in inputs])
             needs = tuple([enabled and t.requires_grad for t in inputs])
@@ -220,12 +260,19 @@ class Function:
         if record:
             out.requires_grad = True
             out.grad_fn = ctx
+            ctx._seq = next_seq()
             if n == 1:
                 ctx._edges = (t0.grad_fn or t0,)
             elif n == 2:
                 ctx._edges = (
                     (t0.grad_fn or t0) if needs[0] else None,
                     (t1.grad_fn or t1) if needs[1] else None,
+                )
+            elif n == 3:
+                ctx._edges = (
+                    (t0.grad_fn or t0) if needs[0] else None,
+                    (t1.grad_fn or t1) if needs[1] else None,
+                    (t2.grad_fn or t2) if needs[2] else None,
                 )
             else:
                 ctx._edges = tuple([(t.grad_fn or t) if t.requires_grad else None for t in inputs])
@@ -248,17 +295,27 @@ class Function:
         # (counter, version at save time, tensor) - the message is built only if a check fails
         versions: list[tuple[Version, int, Any]] = []
         for item in self._saved:
-            if item is raw_out:
-                resolved.append(_SavedOutput(out._data))
-                versions.append((out._version, out._version.value, None))
+            if item is None:
+                resolved.append(None)
                 continue
-            for t, arr in zip(inputs, arrays):
-                if item is arr:
-                    resolved.append(t)
-                    versions.append((t._version, t._version.value, t))
-                    break
+            if item is raw_out:
+                saved = _new(_SavedOutput)
+                saved.array = out._data
+                counter = out._version
+                versions.append((counter, counter.value, None))
+            elif item is arrays[0]:  # the first input (the one most ops save): no search
+                saved = inputs[0]
+                counter = saved._version
+                versions.append((counter, counter.value, saved))
             else:
-                resolved.append(np.asarray(item) if isinstance(item, np.generic) else item)
+                for saved, arr in zip(inputs, arrays):
+                    if item is arr:
+                        counter = saved._version
+                        versions.append((counter, counter.value, saved))
+                        break
+                else:  # not an input: a constant
+                    saved = np.asarray(item) if isinstance(item, np.generic) else item
+            resolved.append(saved)
         self._saved = tuple(resolved)
         self._versions = versions
 

@@ -19,6 +19,8 @@ from ..tensor import Tensor, _make, as_tensor, where
 from ..tensor import pad as pad  # noqa: PLC0414  (F.pad, same function as tinygrad_ko.pad)
 
 _REDUCTIONS = ("mean", "sum", "none")
+_INT64 = np.dtype(np.int64)
+_UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}  # by itemsize
 
 
 def _check_tensor(x: Any, name: str, op: str) -> Tensor:
@@ -46,25 +48,28 @@ def _legacy_reduction(size_average: Any, reduce: Any, reduction: str) -> str:
 # ---- linear --------------------------------------------------------------------------------------
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:  # noqa: A002
     """``input @ weight.T + bias`` in one node; ``input`` may have any number of leading dims."""
-    x = _check_tensor(input, "input", "linear")
+    x = input if isinstance(input, Tensor) else _check_tensor(input, "input", "linear")
     xd, wd = x._data, weight._data
-    if wd.ndim != 2:
+    w_shape = wd.shape
+    if len(w_shape) != 2:
         raise RuntimeError(f"linear: weight must be 2-D (out_features, in_features), got shape {tuple(wd.shape)}")
-    if xd.ndim == 0 or xd.shape[-1] != wd.shape[1]:
+    if xd.ndim == 0 or xd.shape[-1] != w_shape[1]:
         rows = int(np.prod(xd.shape[:-1])) if xd.ndim > 1 else 1
         cols = xd.shape[-1] if xd.ndim else 1
         raise RuntimeError(
             f"mat1 and mat2 shapes cannot be multiplied ({rows}x{cols} and {wd.shape[1]}x{wd.shape[0]}): "
             f"input of shape {tuple(xd.shape)} into a linear layer with in_features={wd.shape[1]}"
         )
-    if xd.dtype != wd.dtype:
+    dtype = wd.dtype
+    if xd.dtype is not dtype and xd.dtype != dtype:  # (the same dtype is usually the same object)
         raise RuntimeError(
             f"mat1 and mat2 must have the same dtype, but got {x.dtype} input and {weight.dtype} weight "
             "(convert the input with .float(), or the model with .double())"
         )
     if bias is None:
         return _linear_ops.Linear.apply(x, weight)
-    if bias._data.shape != (wd.shape[0],) or bias._data.dtype != wd.dtype:
+    bd = bias._data
+    if bd.shape != w_shape[:1] or (bd.dtype is not dtype and bd.dtype != dtype):
         raise RuntimeError(
             f"linear: bias must have shape ({wd.shape[0]},) and dtype {weight.dtype}, got shape "
             f"{tuple(bias._data.shape)} and dtype {bias.dtype}"
@@ -211,29 +216,30 @@ def _class_weight(weight: Any, n_cls: int, dtype: np.dtype, op: str) -> np.ndarr
 def _to_rows(input: Tensor, op: str) -> tuple[Tensor, int]:
     """(N, C, d1, ...) / (C,) inputs as (M, C) rows with the class dim last; returns (rows, C)."""
     x = input
-    if x.ndim == 0:
+    shape = x._data.shape
+    if len(shape) == 2:  # the common case
+        return x, shape[1]
+    if len(shape) == 0:
         raise ValueError(f"{op}: expected the input to have at least 1 dimension (classes), got a 0-dim tensor")
-    if x.ndim == 1:
-        return x.reshape(1, -1), x.shape[0]
-    n_cls = x.shape[1]
-    if x.ndim > 2:
-        perm = (0,) + tuple(range(2, x.ndim)) + (1,)
-        x = x.permute(*perm).reshape(-1, n_cls)
-    return x, n_cls
+    if len(shape) == 1:
+        return x.reshape(1, -1), shape[0]
+    n_cls = shape[1]
+    perm = (0,) + tuple(range(2, len(shape))) + (1,)
+    return x.permute(*perm).reshape(-1, n_cls), n_cls
 
 
 def _check_class_target(input: Tensor, target: Tensor, n_cls: int, ignore_index: int, op: str) -> tuple[np.ndarray, bool]:  # noqa: A002
     """Validate class-index targets against the input; returns them as a flat int64 array and
     whether none of them is ``ignore_index``."""
     t = target._data
-    in_shape = tuple(input._data.shape)
+    in_shape = input._data.shape
     if t.dtype.kind not in "iu":
         raise RuntimeError(
             f"{op}: expected class-index targets of an integer dtype (int64), got {target.dtype} "
             f"of shape {tuple(t.shape)} for input of shape {in_shape}"
         )
     expected = () if len(in_shape) == 1 else (in_shape[0],) + in_shape[2:]
-    if tuple(t.shape) != expected:
+    if t.shape != expected:
         if len(in_shape) >= 2 and (t.ndim == 0 or t.shape[0] != in_shape[0]):
             raise ValueError(
                 f"Expected input batch_size ({in_shape[0]}) to match target batch_size "
@@ -242,21 +248,25 @@ def _check_class_target(input: Tensor, target: Tensor, n_cls: int, ignore_index:
         raise RuntimeError(
             f"{op}: expected target of shape {expected} for input of shape {in_shape}, got target shape {tuple(t.shape)}"
         )
-    flat = t.reshape(-1)
+    flat = t if t.ndim == 1 else t.reshape(-1)
     all_valid = True
-    if flat.size and (flat.min() < 0 or flat.max() >= n_cls):
-        ignored = flat == ignore_index
-        bad = ~ignored & ((flat < 0) | (flat >= n_cls))
-        if bad.any():
-            value = int(flat[np.argmax(bad)])
-            raise IndexError(
-                f"{op}: target {value} is out of bounds: the input has {n_cls} classes, so targets must be "
-                f"in [0, {n_cls - 1}] (or equal ignore_index={ignore_index})"
-            )
-        all_valid = not ignored.any()
-    elif 0 <= ignore_index < n_cls:
-        all_valid = not (flat == ignore_index).any()
-    return (flat if flat.dtype == np.int64 else flat.astype(np.int64)), all_valid
+    if flat.size:
+        # One max over the indices read as unsigned finds both kinds of bad target: a negative
+        # one reads as a huge number (cheaper than a min and a max).
+        unsigned = flat if t.dtype.kind == "u" else flat.view(_UNSIGNED[t.dtype.itemsize])
+        if np.maximum.reduce(unsigned) >= n_cls:
+            ignored = flat == ignore_index
+            bad = ~ignored & ((flat < 0) | (flat >= n_cls))
+            if bad.any():
+                value = int(flat[np.argmax(bad)])
+                raise IndexError(
+                    f"{op}: target {value} is out of bounds: the input has {n_cls} classes, so targets must be "
+                    f"in [0, {n_cls - 1}] (or equal ignore_index={ignore_index})"
+                )
+            all_valid = not ignored.any()
+        elif 0 <= ignore_index < n_cls:
+            all_valid = not (flat == ignore_index).any()
+    return (flat if flat.dtype == _INT64 else flat.astype(np.int64)), all_valid
 
 
 def _restore_none(loss: Tensor, input: Tensor) -> Tensor:  # noqa: A002
@@ -285,21 +295,33 @@ def cross_entropy(
     the one-hot target with the uniform distribution, as PyTorch does.
     """
     op = "cross_entropy"
-    reduction = _legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction, op)
-    _check_tensor(input, "input", op)
-    _check_tensor(target, "target", op)
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_reduction(size_average, reduce, reduction)
+    if reduction not in _REDUCTIONS:
+        _check_reduction(reduction, op)
+    if not (isinstance(input, Tensor) and isinstance(target, Tensor)):
+        _check_tensor(input, "input", op)
+        _check_tensor(target, "target", op)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     if input._data.dtype.kind != "f":
         raise RuntimeError(f"{op}: expected floating point logits, got {input.dtype}")
-    rows, n_cls = _to_rows(input, op)
+    in_shape = input._data.shape
+    rows, n_cls = (input, in_shape[1]) if len(in_shape) == 2 else _to_rows(input, op)
     if n_cls == 0:
         raise ValueError(f"{op}: the input has no classes (shape {tuple(input.shape)})")
-    w = _class_weight(weight, n_cls, input._data.dtype, op)
-    if target._data.dtype.kind == "f":
+    w = None if weight is None else _class_weight(weight, n_cls, input._data.dtype, op)
+    t = target._data
+    if t.dtype.kind == "f":
         return _soft_cross_entropy(input, target, rows, n_cls, w, reduction, label_smoothing)
-    t, all_valid = _check_class_target(input, target, n_cls, ignore_index, op)
+    if (t.dtype == _INT64 and t.shape == in_shape[:1] and len(in_shape) == 2 and t.size
+            and np.maximum.reduce(t.view(np.uint64)) < n_cls and not 0 <= ignore_index < n_cls):
+        # The usual case, checked in one reduction: int64 class indices (N,) for (N, C) logits,
+        # all in [0, C) (a negative one would read as a huge unsigned number), none can be
+        # ignore_index. _check_class_target does the general checks and conversions.
+        all_valid = True
+    else:
+        t, all_valid = _check_class_target(input, target, n_cls, ignore_index, op)
     loss = _loss_ops.CrossEntropy.apply(
         rows, target=t, weight=w, ignore_index=ignore_index, label_smoothing=float(label_smoothing),
         reduction=reduction, all_valid=all_valid,

@@ -402,15 +402,18 @@ class Relu(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        (out,) = ctx.saved_tensors
-        mask = out._data > 0
         if not _fn._grad_state.enabled:
-            # plain backward (the training hot path): one NumPy product, nothing recorded. The
-            # mask as uint8 multiplies in a vectorised loop (a bool operand takes a slower cast)
-            return _fn._make(np.multiply(grad._data, mask.view(np.uint8)))
+            # plain backward (the training hot path): NumPy, nothing recorded. The 0/1 mask is
+            # written straight into the result's buffer (no bool temporary), then times grad.
+            (out,) = ctx.saved_arrays()
+            g = grad._data
+            result = np.greater(out, 0, out=np.empty(g.shape, dtype=g.dtype))
+            result *= g
+            return _fn._make(result)
         # create_graph: a Tensor product, so the result is differentiable in ``grad``; the mask
         # is a constant, as relu's second derivative is zero
-        return grad * mask
+        (out,) = ctx.saved_tensors
+        return grad * (out._data > 0)
 
 
 class Clamp(Function):

@@ -8,6 +8,8 @@ is on (``create_graph=True``), so higher-order gradients still work.
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..autograd import function as _fn
 from ..autograd.function import Function
 from ..autograd.grad_mode import state as _grad_state
@@ -32,25 +34,31 @@ class Linear(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        x, w = ctx.saved_tensors
         needs = ctx.needs_input_grad
         x_shape = ctx.x_shape
-        n_out = grad.shape[-1]
         if not _grad_state.enabled:
-            # plain backward: NumPy kernels, nothing is recorded
+            # plain backward: NumPy kernels on the saved arrays, nothing is recorded
+            x, w = ctx.saved_arrays()
             make = _fn._make
             g = grad._data
-            g2 = g if g.ndim == 2 else g.reshape(-1, n_out)
+            if g.ndim != 2:
+                g = g.reshape(-1, g.shape[-1])
             gx = gw = gb = None
             if needs[0]:
-                gx = make((g2 @ w._data).reshape(x_shape))
+                gx = g @ w
+                if len(x_shape) != 2:
+                    gx = gx.reshape(x_shape)
+                gx = make(gx)
             if needs[1]:
-                xd = x._data
-                gw = make(g2.T @ (xd if xd.ndim == 2 else xd.reshape(-1, x_shape[-1])))
-            if len(needs) > 2 and needs[2]:
-                gb = make(g2.sum(axis=0))
-            return (gx, gw, gb) if len(needs) > 2 else (gx, gw)
+                gw = make(g.T @ (x if x.ndim == 2 else x.reshape(-1, x_shape[-1])))
+            if len(needs) == 2:
+                return gx, gw
+            if needs[2]:
+                gb = make(np.add.reduce(g, axis=0))  # the ufunc itself: g.sum(0) adds a Python layer
+            return gx, gw, gb
         # create_graph: the same formulas as Tensor ops, recorded for double backward
+        x, w = ctx.saved_tensors
+        n_out = grad._data.shape[-1]
         g2 = grad if grad.ndim == 2 else grad.reshape(-1, n_out)
         gx = (g2 @ w).reshape(x_shape) if needs[0] else None
         gw = None

@@ -27,14 +27,21 @@ from ..autograd.grad_mode import state as _grad_state
 
 
 def _reduce(per: np.ndarray, reduction: str, denom: Any = None) -> np.ndarray:
+    """Reduce per-element losses; 'mean' divides by ``denom`` (a scalar of per's dtype) or the count."""
     if reduction == "none":
         return per
-    total = per.sum()
+    total = np.add.reduce(per, axis=None)  # the ufunc itself: per.sum() adds a Python layer
     if reduction == "sum":
         return np.asarray(total, dtype=per.dtype)
-    n = per.size if denom is None else denom
-    with np.errstate(invalid="ignore", divide="ignore"):  # an empty or all-ignored batch gives nan
-        return np.asarray(total / per.dtype.type(n), dtype=per.dtype)
+    n = per.dtype.type(per.size) if denom is None else denom
+    return np.asarray(total / n if n else _divide_by_zero(total, n), dtype=per.dtype)
+
+
+def _divide_by_zero(a: Any, zero: Any) -> Any:
+    """a / 0 for an empty or all-ignored batch: nan or inf without a warning, as in PyTorch.
+    (Only this case needs np.errstate, which costs more than the division.)"""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return a / zero
 
 
 class CrossEntropy(Function):
@@ -46,7 +53,9 @@ class CrossEntropy(Function):
     ``p = softmax(x)``. Without weights that is ``p - ((1 - e) * onehot(t) + e / C)``.
 
     ``all_valid`` (set by the wrapper after its bounds check) says no target equals
-    ``ignore_index``, which skips the masking work on the hot path.
+    ``ignore_index``, which skips the masking work on the hot path. The target's entries are
+    addressed by flat index ``n * C + t[n]`` into the (M, C) arrays (through ``.flat``, whatever
+    their memory layout): one integer index is cheaper than the pair ``[rows, t]``.
     """
 
     @staticmethod
@@ -58,12 +67,13 @@ class CrossEntropy(Function):
         else:
             valid = target != ignore_index
             t = np.where(valid, target, 0)
-        rows = np.arange(m_rows)
-        shifted = x - x.max(axis=1, keepdims=True)
+        at_t = np.arange(0, m_rows * n_cls, n_cls) + t  # flat index of (n, t[n])
+        # the ufuncs' reduce directly: x.max()/e.sum() add a Python layer each
+        shifted = x - np.maximum.reduce(x, axis=1, keepdims=True)
         e = np.exp(shifted)
-        s = e.sum(axis=1, keepdims=True)
+        s = np.add.reduce(e, axis=1, keepdims=True)
         lse = np.log(s).reshape(m_rows)
-        per = lse - shifted[rows, t]  # -log p[target]
+        per = lse - shifted.take(at_t)  # -log p[target] (take: flat, C order, any layout)
         w_t = None
         if weight is not None:
             w_t = weight[t]
@@ -80,10 +90,10 @@ class CrossEntropy(Function):
         denom = None
         if reduction == "mean":  # PyTorch divides by the (weighted) number of non-ignored targets
             if w_t is None:
-                denom = m_rows if valid is None else int(valid.sum())
+                denom = dt.type(m_rows if valid is None else int(valid.sum()))
             else:
                 denom = (w_t if valid is None else w_t * valid).sum(dtype=dt)
-        ctx.rows, ctx.t, ctx.valid, ctx.w_t, ctx.denom = rows, t, valid, w_t, denom
+        ctx.at_t, ctx.valid, ctx.w_t, ctx.denom = at_t, valid, w_t, denom
         ctx.weight, ctx.eps, ctx.reduction = weight, eps, reduction
         if ctx.needs_input_grad[0]:
             e /= s  # softmax, reused by backward
@@ -91,48 +101,49 @@ class CrossEntropy(Function):
         return _reduce(per, reduction, denom)
 
     @staticmethod
-    def _coef(ctx, g: np.ndarray, dt: np.dtype) -> np.ndarray:
-        """d loss / d (row n's loss): 0-d when it is the same for every row, else (M,)."""
-        if ctx.reduction == "mean":
-            with np.errstate(invalid="ignore", divide="ignore"):
-                g = g / dt.type(ctx.denom)
-        if ctx.valid is not None:
-            g = g * ctx.valid
-        return g.astype(dt, copy=False)
-
-    @staticmethod
     def backward(ctx, grad):
-        x, p = ctx.saved_tensors
-        rows, t, w_t, weight, eps = ctx.rows, ctx.t, ctx.w_t, ctx.weight, ctx.eps
-        m_rows, n_cls = p.shape
-        dt = p._data.dtype
-        coef = CrossEntropy._coef(ctx, grad._data, dt)
-        col = coef[:, None] if coef.ndim else coef
+        at_t, w_t, weight, eps = ctx.at_t, ctx.w_t, ctx.weight, ctx.eps
         if not _grad_state.enabled:
             # plain backward: (softmax - smoothed one-hot) * scale in NumPy, nothing recorded
+            _, p = ctx.saved_arrays()
+            n_cls = p.shape[1]
+            dt = p.dtype
+            # coef = d loss / d (row n's loss): 0-d when it is the same for every row, else (M,)
+            coef = grad._data
+            if ctx.reduction == "mean":
+                n = ctx.denom
+                coef = coef / n if n else _divide_by_zero(coef, n)
+            if ctx.valid is not None:
+                coef = coef * ctx.valid
+            if coef.dtype is not dt:
+                coef = coef.astype(dt)
+            col = coef[:, None] if coef.ndim else coef
             if weight is None:
-                out = p._data * col
-                out[rows, t] -= coef * (1.0 - eps) if eps else coef
+                out = p * col
+                out.flat[at_t] -= coef * (1.0 - eps) if eps else coef
                 if eps:
                     out -= col * (eps / n_cls)
             else:
                 a = w_t * (1.0 - eps) + weight.sum(dtype=dt) * (eps / n_cls)
-                out = p._data * (col * a[:, None])
-                out[rows, t] -= coef * (1.0 - eps) * w_t
+                out = p * (col * a[:, None])
+                out.flat[at_t] -= coef * (1.0 - eps) * w_t
                 if eps:
                     out -= (col * (eps / n_cls)) * weight[None, :]
             return _fn._make(out)
         # create_graph: the same formula with Tensor ops on the saved logits (twice differentiable)
+        x, p = ctx.saved_tensors
+        m_rows, n_cls = p._data.shape
+        dt = p._data.dtype
         make = _fn._make
         scale = np.ones(m_rows, dtype=dt)
         if ctx.reduction == "mean":
             with np.errstate(invalid="ignore", divide="ignore"):
-                scale /= dt.type(ctx.denom)
+                scale /= ctx.denom
         if ctx.valid is not None:
             scale *= ctx.valid
         coef_t = (grad * make(scale)).reshape(m_rows, 1)
         onehot = np.zeros((m_rows, n_cls), dtype=dt)
-        onehot[rows, t] = 1.0
+        onehot.flat[at_t] = 1.0
         if weight is None:
             target_dist = onehot * (1.0 - eps) + eps / n_cls
             return x.softmax(1) * coef_t - coef_t * make(target_dist)
