@@ -92,6 +92,66 @@ def test_conv2d_both_column_layouts_agree():
         np.testing.assert_allclose(g_cm.numpy(), g_pm.numpy(), rtol=1e-10, atol=1e-12)
 
 
+# stride 1 takes the grid col2im (even kernels, asymmetric and large padding, dilation), other
+# strides the per-offset col2im
+BLOCK_CASES = [
+    ((3, 3, 7, 6), (4, 3, 3, 3), {"padding": 1}),
+    ((3, 2, 6, 5), (5, 2, 4, 2), {"padding": "same", "dilation": (1, 2)}),
+    ((3, 2, 5, 6), (3, 2, 3, 3), {"padding": (3, 2)}),  # more padding than the kernel reaches
+    ((3, 2, 5, 6), (3, 2, 2, 3), {"padding": 0, "dilation": (2, 1)}),
+    ((3, 2, 9, 8), (4, 2, 3, 2), {"stride": 2, "padding": (1, 2)}),
+    ((3, 2, 9, 9), (4, 2, 3, 3), {"stride": (2, 1), "dilation": 2, "padding": 1}),
+]
+
+
+@pytest.mark.parametrize("xs,ws,kw", BLOCK_CASES)
+def test_conv2d_pixel_major_blocks_agree(monkeypatch, xs, ws, kw):
+    # the pixel-major kernels run over blocks of images: one image per block gives the same
+    # values and gradients as the whole batch in one block, and both pass gradcheck
+    x, w, b = _t(xs, np.float64, True), _t(ws, np.float64, True), _t((ws[0],), np.float64, True)
+    ho, wo = C.conv2d(x, w, b, **kw).shape[2:]
+    per_image = ho * wo * (ws[1] * ws[2] * ws[3] + 1) * 8  # the column bytes of one image
+    results = []
+    # one block; blocks of 2 and 1 images (a short last block); one image per block
+    for block_bytes in (1 << 40, 2 * per_image, 1):
+        monkeypatch.setattr(C, "_BLOCK_BYTES", block_bytes)
+        out = C.conv2d(x, w, b, **kw)
+        expected = ref_conv2d(x.detach().numpy(), w.detach().numpy(), b.detach().numpy(), **kw)
+        np.testing.assert_allclose(out.detach().numpy(), expected, rtol=1e-10, atol=1e-12)
+        assert out.detach().numpy().flags.c_contiguous
+        results.append(tg.autograd.grad((out * out.detach()).sum(), (x, w, b)))
+        assert gradcheck(lambda x, w, b: C.conv2d(x, w, b, **kw), (x, w, b))
+    for whole, *blocked in zip(*results):
+        for grads in blocked:
+            np.testing.assert_allclose(whole.numpy(), grads.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_conv2d_empty_batch(stride):
+    x = tg.from_numpy(np.zeros((0, 3, 5, 5), dtype=np.float32)).requires_grad_(True)
+    w, b = _t((4, 3, 3, 3), requires_grad=True), _t((4,), requires_grad=True)
+    out = C.conv2d(x, w, b, stride=stride, padding=1)
+    assert out.shape == (0, 4, 5 if stride == 1 else 3, 5 if stride == 1 else 3)
+    out.sum().backward()
+    assert x.grad.shape == x.shape
+    np.testing.assert_array_equal(w.grad.numpy(), 0)
+    np.testing.assert_array_equal(b.grad.numpy(), 0)
+
+
+def test_conv2d_expanded_output_grad():
+    # sum() hands the kernels an output gradient with stride-0 axes: same result as a dense one
+    x, w, b = _t((3, 3, 6, 5), requires_grad=True), _t((4, 3, 3, 3), requires_grad=True), _t((4,), requires_grad=True)
+    for padding, stride in ((1, 1), (1, 2)):
+        C.conv2d(x, w, b, stride, padding).sum().backward()
+        expanded = [t.grad.numpy().copy() for t in (x, w, b)]
+        x.grad = w.grad = b.grad = None
+        out = C.conv2d(x, w, b, stride, padding)
+        out.backward(tg.from_numpy(np.ones(out.shape, dtype=np.float32)))
+        for t, e in zip((x, w, b), expanded):
+            np.testing.assert_allclose(t.grad.numpy(), e, rtol=1e-6, atol=1e-6)
+        x.grad = w.grad = b.grad = None
+
+
 def test_conv2d_backward_float32_and_skips_unneeded_grads():
     x, w, b = _t((2, 3, 6, 6)), _t((4, 3, 3, 3), requires_grad=True), _t((4,), requires_grad=True)
     C.conv2d(x, w, b, padding=1).sum().backward()
@@ -191,6 +251,34 @@ def test_max_pool2d_gradient_goes_to_first_maximum():
 def test_max_pool2d_propagates_nan():
     x = tg.tensor([[[[1.0, float("nan")], [2.0, 0.0]]]])
     assert np.isnan(C.max_pool2d(x, 2).item())
+
+
+def test_max_pool2d_2x2_fast_path_matches_general_path():
+    # float32 2x2 windows that tile a contiguous input take the one-pass kernel; float64 (and
+    # strided views) the general one: same values and the same window element gets each gradient,
+    # with ties (small integers), -0.0 next to 0.0, infinities and NaN (which propagates)
+    values = RNG.choice(np.array([0.0, -0.0, 1.0, 2.0, np.inf, -np.inf, np.nan, 2.0]), size=(3, 4, 6, 10))
+    g = RNG.standard_normal((3, 4, 3, 5)).astype(np.float32)  # exact in both dtypes
+    grads = []
+    for dtype in (np.float32, np.float64):
+        x = tg.from_numpy(values.astype(dtype)).requires_grad_(True)
+        out = C.max_pool2d(x, 2)
+        out.backward(tg.from_numpy(g.astype(dtype)))
+        np.testing.assert_array_equal(out.detach().numpy(), ref_max_pool2d(values.astype(dtype), 2))
+        grads.append(x.grad.numpy().astype(np.float64))
+    np.testing.assert_array_equal(grads[0], grads[1])
+    # every window sends its whole gradient to exactly one element
+    fast = grads[0].reshape(3, 4, 3, 2, 5, 2)
+    np.testing.assert_array_equal(fast.sum(axis=(3, 5)), g)
+    assert ((fast != 0).sum(axis=(3, 5)) == 1).all()
+
+
+def test_max_pool2d_2x2_infinite_gradient_stays_in_its_element():
+    # the fast path moves gradient bits instead of multiplying by a mask: inf * 0 never makes NaN
+    x = tg.tensor([[[[1.0, 3.0, 0.0, 0.0], [2.0, 0.0, 5.0, 5.0]]]], requires_grad=True)
+    C.max_pool2d(x, 2).backward(tg.tensor([[[[np.inf, -np.inf]]]]))
+    np.testing.assert_array_equal(x.grad.numpy()[0, 0], [[0, np.inf, 0, 0], [0, 0, -np.inf, 0]])
+    assert not np.signbit(x.grad.numpy()[0, 0, 0, 0])  # +0.0 elsewhere, as PyTorch's zeros
 
 
 @pytest.mark.parametrize(

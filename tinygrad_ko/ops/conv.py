@@ -2,14 +2,16 @@
 
 The kernels are vectorised the classic way:
 
-- ``conv2d`` is im2col + BLAS: an ``as_strided`` view exposes every window of the (padded) input
-  as a ``(C, kh, kw, N, Ho, Wo)`` array, one copy turns it into the column matrix
-  ``(C*kh*kw, N*Ho*Wo)``, and the weight matrix ``(O, C*kh*kw)`` multiplies it (one product per
-  image, landing directly in NCHW order). The backward reuses that column matrix for the weight
-  gradient (one product) and scatters the column gradient back to the input with a loop over the
-  kh*kw kernel offsets (col2im) -- never over pixels, images or channels.
+- ``conv2d`` is im2col + BLAS: an ``as_strided`` view exposes every window of the (padded) input,
+  one copy turns it into the column matrix, and one product with the weight matrix per block of
+  images gives the output (see :class:`Convolution` for the two layouts). The backward rebuilds
+  the columns for the weight gradient (one product per block) and scatters the column gradient
+  back to the input with one whole-array add per kernel offset (col2im). The only Python loops
+  are over kernel offsets and over a few blocks of images sized for the cache (see
+  ``_BLOCK_BYTES``), never over pixels, single images or channels.
 - The pools loop over the kernel offsets too: each offset is one strided slice of the input covering
-  every window at once.
+  every window at once; 2x2 max-pooling, the common case, has its own kernel whose backward is a
+  single pass.
 - ``batch_norm`` in training mode is one fused kernel whose backward differentiates through the
   batch statistics; in eval mode it is a per-channel affine map written with Tensor ops.
 
@@ -19,6 +21,7 @@ them raises a clear error.
 
 from __future__ import annotations
 
+import sys
 import warnings
 from typing import Any
 
@@ -118,11 +121,11 @@ class Convolution(Function):
     Two layouts of the column matrix, both with a row (or column) of ones when there is a bias,
     so that the product adds the bias and the weight-gradient product yields its gradient:
 
-    - pixel-major (the common case): the input is copied once into a padded channels-last
-      (N, Hp, Wp, C) buffer, whose windows ``(N, Ho, Wo, kh, kw, C)`` are read in runs of C
-      channels into the column matrix ``(N*Ho*Wo, K)``; one product with the (K, O) weight matrix
-      gives channels-last output, copied once to NCHW. The backward needs no transposes of the
-      big matrices, and its col2im adds one contiguous (N, Ho, Wo, C) slab per kernel offset.
+    - pixel-major (the common case, :func:`_conv_forward_pm`): the input is copied once into a
+      padded channels-last (N, Hp, Wp, C) buffer, whose windows ``(N, Ho, Wo, kh, kw, C)`` are
+      read in runs of C channels into the column matrix ``(N*Ho*Wo, K)``; one product with the
+      (K, O) weight matrix gives channels-last output, copied to NCHW. This runs over blocks of
+      images, and the backward rebuilds the columns from the saved padded input.
     - channel-major per image (grouped convolutions, and few columns on large images, such as a
       first layer with one input channel): the column matrix is ``(G, K, N, Ho*Wo)`` and one
       product per image lands directly in NCHW, which saves the output copy when the product
@@ -144,29 +147,28 @@ class Convolution(Function):
         k = cg * kh * kw
         pixel_major = groups == 1 and (k >= _PIXEL_MAJOR_MIN_K or ho * wo < _PER_IMAGE_MIN_PIXELS)
         ctx.geom = (x.shape, padding, stride, dilation, groups, ho, wo, pixel_major)
-        if pixel_major:
-            out, col, wmat = _conv_forward_pm(x, w, bias, padding, stride, dilation, ho, wo)
-        else:
-            out, col = _conv_forward_cm(x, w, bias, padding, stride, dilation, groups, ho, wo)
-            wmat = None
-        # the column matrix is needed only for the weight's gradient, the pixel-major weight
-        # matrix only for the input's; drop what is not needed
         needs = ctx.needs_input_grad
-        ctx.save_for_backward(w, col if needs[1] else None, wmat if needs[0] else None)
+        if pixel_major:
+            # the padded input is needed only for the weight's gradient (the columns are rebuilt
+            # from it); the small weight matrix always (its last row is the bias, if any)
+            out, xp, wk = _conv_forward_pm(x, w, bias, padding, stride, dilation, ho, wo)
+            ctx.save_for_backward(w, xp if needs[1] else None, wk)
+        else:
+            # the column matrix is needed only for the weight's gradient
+            out, col = _conv_forward_cm(x, w, bias, padding, stride, dilation, groups, ho, wo)
+            ctx.save_for_backward(w, col if needs[1] else None, None)
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        w_t, col_t, wmat_t = ctx.saved_tensors
+        # cols: the padded input (pixel-major) or the column matrix (channel-major)
+        w, cols, wk = (None if t is None else t._data for t in ctx.saved_tensors)
         needs = ctx.needs_input_grad
         needs_b = len(needs) > 2 and needs[2]
-        col = None if col_t is None else col_t._data
-        w = w_t._data
         if ctx.geom[-1]:
-            wmat = None if wmat_t is None else wmat_t._data
-            gx, gw, gb = _conv_backward_pm(grad._data, w, col, wmat, ctx.geom, needs[0], needs[1], needs_b)
+            gx, gw, gb = _conv_backward_pm(grad._data, w, cols, wk, ctx.geom, needs[0], needs[1], needs_b)
         else:
-            gx, gw, gb = _conv_backward_cm(grad._data, w, col, ctx.geom, needs[0], needs[1], needs_b)
+            gx, gw, gb = _conv_backward_cm(grad._data, w, cols, ctx.geom, needs[0], needs[1], needs_b)
         gx = None if gx is None else _fn._make(gx)
         gw = None if gw is None else _fn._make(gw)
         gb = None if gb is None else _fn._make(gb)
@@ -175,68 +177,207 @@ class Convolution(Function):
         return gx, gw
 
 
+# The pixel-major kernels work through the batch in blocks of whole images, each block's column
+# matrix about this many bytes: its columns, product and output copy then stay in the CPU cache
+# instead of streaming a whole-batch column matrix (15 MB for the MNIST CNN's second layer)
+# through memory and back. A handful of blocks, each one BLAS product of thousands of rows.
+_BLOCK_BYTES = 4 << 20
+
+
+def _blocks(n: int, per_image: int) -> list[tuple[int, int]]:
+    """``[start, stop)`` ranges cutting ``n`` images into equal blocks of about _BLOCK_BYTES
+    (one empty block for an empty batch)."""
+    count = max(1, min(n, -(-n * per_image // _BLOCK_BYTES)))
+    size = max(1, -(-n // count))
+    return [(b, min(n, b + size)) for b in range(0, n, size)] or [(0, 0)]
+
+
+def _pm_windows(xp, kernel, stride, dilation, ho, wo):
+    """Every window of a padded channels-last (N, Hp, Wp, C) input: an (N, Ho, Wo, kh, kw, C) view."""
+    n, _, _, c = xp.shape
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    s_n, s_h, s_w, s_c = xp.strides
+    return as_strided(xp, (n, ho, wo, kh, kw, c), (s_n, sh * s_h, sw * s_w, dh * s_h, dw * s_w, s_c))
+
+
+def _pm_columns(rows: int, k: int, kb: int, dt) -> np.ndarray:
+    """A (rows, kb) column buffer; a last column of ones when kb == k + 1 (the bias)."""
+    col = np.empty((rows, kb), dtype=dt)
+    if kb > k:
+        col[:, k] = 1
+    return col
+
+
 def _conv_forward_pm(x, w, bias, padding, stride, dilation, ho, wo):
-    """Pixel-major im2col convolution (groups == 1): the NCHW output, the (N*Ho*Wo, K [+1])
-    columns and the (O, K [+1]) weight matrix (columns in (kh, kw, C) order, then the bias)."""
+    """Pixel-major im2col convolution (groups == 1).
+
+    Returns the NCHW output, the padded channels-last input ``xp`` (N, Hp, Wp, C) and the
+    (K [+1], O) weight matrix: rows in (kh, kw, C) order, then the bias. For each block of
+    images (:func:`_blocks`): the block's windows are copied into the (rows, K [+1]) column
+    matrix, one product with the weight matrix gives the block's (rows, O) channels-last output,
+    copied to its NCHW place. The column and product buffers are reused block after block.
+    """
     n, c, h, wd = x.shape
     o, _, kh, kw = w.shape
-    (sh, sw), (dh, dw) = stride, dilation
     pt, pb, pl, pr = padding
     dt = x.dtype
     # our own channels-last copy of the input, zero-padded (its border only is zeroed)
     xp = np.empty((n, h + pt + pb, wd + pl + pr, c), dtype=dt)
     _zero_border(xp, padding)
     np.copyto(xp[:, pt : pt + h, pl : pl + wd, :], x.transpose(0, 2, 3, 1))
-    s_n, s_h, s_w, s_c = xp.strides
-    win = as_strided(xp, (n, ho, wo, kh, kw, c), (s_n, sh * s_h, sw * s_w, dh * s_h, dw * s_w, s_c))
     k = c * kh * kw
-    npix = n * ho * wo
     kb = k + 1 if bias else k
-    col = np.empty((npix, kb), dtype=dt)
-    np.copyto(col[:, :k].reshape(n, ho, wo, kh, kw, c), win)
-    # (O, K [+1]): each output channel's (C, kh, kw) weights reordered to (kh, kw, C) -- a
-    # transpose within each row, which stays in cache (an (K, O) matrix would transpose the whole)
-    wmat = np.empty((o, kb), dtype=dt)
-    np.copyto(wmat[:, :k].reshape(o, kh, kw, c), w.transpose(0, 2, 3, 1))
+    # (K [+1], O): row (i, j, ci) holds the weights of tap (i, j) of input channel ci, then the
+    # bias; contiguous, the operand layout OpenBLAS multiplies fastest
+    wk = np.empty((kb, o), dtype=dt)
+    np.copyto(wk[:k].reshape(kh, kw, c, o), w.transpose(2, 3, 1, 0))
     if bias:
-        col[:, k] = 1
-        wmat[:, k] = bias[0]
-    out_cl = col @ wmat.T  # (N*Ho*Wo, O): channels-last
+        wk[k] = bias[0]
+    win = _pm_windows(xp, (kh, kw), stride, dilation, ho, wo)
+    blocks = _blocks(n, ho * wo * kb * dt.itemsize)
+    rows = (blocks[0][1] - blocks[0][0]) * ho * wo
+    col = _pm_columns(rows, k, kb, dt)
+    prod = np.empty((rows, o), dtype=dt)
     out = np.empty((n, o, ho, wo), dtype=dt)
-    np.copyto(out, out_cl.reshape(n, ho, wo, o).transpose(0, 3, 1, 2))
-    return out, col, wmat
+    for b0, b1 in blocks:
+        m = (b1 - b0) * ho * wo
+        np.copyto(col[:m, :k].reshape(b1 - b0, ho, wo, kh, kw, c), win[b0:b1])
+        np.matmul(col[:m], wk, out=prod[:m])
+        np.copyto(out[b0:b1], prod[:m].reshape(b1 - b0, ho, wo, o).transpose(0, 3, 1, 2))
+    return out, xp, wk
 
 
-def _conv_backward_pm(g, w, col, wmat, geom, need_x, need_w, need_b):
-    (n, c, h, wd), padding, (sh, sw), (dh, dw), _, ho, wo, _ = geom
+def _conv_backward_pm(g, w, xp, wk, geom, need_x, need_w, need_b):
+    """Backward of :func:`_conv_forward_pm`, over the same blocks of images.
+
+    Weight (and bias) gradient: the block's columns are rebuilt from the padded input ``xp``,
+    the block's output gradient is copied channels-last, ``g_cl`` (rows, O), and ``col.T @ g_cl``
+    (K [+1], O) is summed over the blocks; its last row is the bias gradient. Input gradient:
+    :class:`_GridInputGrad` for stride 1, else :func:`_input_grad_taps`, block by block.
+    """
+    (n, c, h, wd), padding, stride, dilation, _, ho, wo, _ = geom
     o, _, kh, kw = w.shape
     k = c * kh * kw
-    npix = n * ho * wo
-    # the output gradient channels-last, like the columns: (N*Ho*Wo, O); free if it already is
-    g_cl = np.ascontiguousarray(g.transpose(0, 2, 3, 1)).reshape(npix, o)
+    kb = wk.shape[0]
+    dt = wk.dtype
     gx = gw = gb = None
+    if need_b and not need_w:
+        gb = np.einsum("nchw->c", g)
+    if not (need_x or need_w):
+        return gx, gw, gb
+    blocks = _blocks(n, ho * wo * kb * dt.itemsize)
+    nb = blocks[0][1] - blocks[0][0]
     if need_w:
-        gwb = g_cl.T @ col  # (O, K [+1]); the column of the ones column is the bias gradient
-        gw = np.empty(w.shape, dtype=w.dtype)
-        np.copyto(gw, gwb[:, :k].reshape(o, kh, kw, c).transpose(0, 3, 1, 2))
-        if need_b:
-            gb = gwb[:, k].copy()
-    elif need_b:
-        gb = np.einsum("pc->c", g_cl)
+        win = _pm_windows(xp, (kh, kw), stride, dilation, ho, wo)
+        col = _pm_columns(nb * ho * wo, k, kb, dt)
+        g_cl = np.empty((nb * ho * wo, o), dtype=dt)
+        gwb = np.empty((kb, o), dtype=dt)  # (K [+1], O): the long pixel axis inner in both operands
+        part = np.empty((kb, o), dtype=dt) if len(blocks) > 1 else gwb
     if need_x:
-        # the column gradient one kernel offset at a time: (kh*kw, N*Ho*Wo, C), from the forward's
-        # weight matrix seen as kh*kw (O, C) blocks (BLAS reads them in place)
-        w_taps = wmat[:, :k].reshape(o, kh * kw, c).transpose(1, 0, 2)
-        gcol = np.matmul(g_cl, w_taps).reshape(kh * kw, n, ho, wo, c)
-        pt, pb, pl, pr = padding
-        gxp = np.zeros((n, h + pt + pb, wd + pl + pr, c), dtype=gcol.dtype)
-        # col2im: one strided add of a contiguous slab per kernel offset
-        for t, (rows, cols) in enumerate(_offsets(kh, kw, dh, dw, sh, sw, ho, wo)):
-            view = gxp[:, rows, cols, :]
-            view += gcol[t]
-        gx = np.empty((n, c, h, wd), dtype=gcol.dtype)
-        np.copyto(gx, gxp[:, pt : pt + h, pl : pl + wd, :].transpose(0, 3, 1, 2))
+        gx = np.empty((n, c, h, wd), dtype=dt)
+        if stride == (1, 1):
+            grid = _GridInputGrad(nb, c, o, (h, wd), padding, (kh, kw), dilation, (ho, wo), dt)
+        wt = wk[:k]  # (K, O), rows in (kh, kw, C) order
+    for b0, b1 in blocks:
+        g_block = g[b0:b1]
+        if need_w:
+            m = (b1 - b0) * ho * wo
+            np.copyto(col[:m, :k].reshape(b1 - b0, ho, wo, kh, kw, c), win[b0:b1])
+            np.copyto(g_cl[:m].reshape(b1 - b0, ho, wo, o), g_block.transpose(0, 2, 3, 1))
+            if b0 == 0:
+                np.matmul(col[:m].T, g_cl[:m], out=gwb)
+            else:
+                np.matmul(col[:m].T, g_cl[:m], out=part)
+                gwb += part
+        if need_x:
+            if stride == (1, 1):
+                grid(g_block, wt, gx[b0:b1])
+            else:
+                _input_grad_taps(g_block, wt, padding, (kh, kw), stride, dilation, gx[b0:b1])
+    if need_w:
+        gw = np.empty(w.shape, dtype=dt)
+        np.copyto(gw, gwb[:k].reshape(kh, kw, c, o).transpose(3, 2, 0, 1))
+        if need_b:
+            gb = gwb[k].copy()
     return gx, gw, gb
+
+
+class _GridInputGrad:
+    """The input gradient of a stride-1 convolution, col2im done as whole-array shifted adds.
+
+    Input and output live on one channel-major grid ``(C, B, Hg, Wg)`` for a block of B images,
+    flattened per channel: pixel (y, x) of image b is element ``b*Hg*Wg + y*Wg + x``. Output pixel
+    (y, x) feeds padded input pixel (y + i*dh, x + j*dw) through kernel offset (i, j), which is
+    the constant shift ``i*dh*Wg + j*dw`` on the grid. So, for each block:
+
+    - the output gradient is copied onto the grid, ``(O, B*Hg*Wg)``, zero off the (Ho, Wo) corner
+      (the zeros are written once, the buffer is reused);
+    - one product with the (kh*kw*C, O) weight matrix gives the column gradient of every
+      offset: ``(kh*kw, C, B*Hg*Wg)``;
+    - col2im is one add of a whole ``(C, B*Hg*Wg)`` slab per offset, at its shift, into the
+      padded input gradient: long contiguous rows, no strided windows;
+    - the real input sits at rows [pt, pt+H) and columns [pl, pl+W) of each image's grid.
+
+    The grid is smaller than the padded input: Wg = W + max(pl, pr) (and at least Wo). A padded
+    column X >= Wg wraps to column X - Wg < min(pl, pr) of the next row, a padding column that is
+    thrown away; rows wrap the same way into the next image's top padding, and past the last
+    image into a tail. So no real pixel ever receives another's gradient.
+    """
+
+    def __init__(self, nb, c, o, hw, padding, kernel, dilation, out_hw, dt):
+        (h, wd), (kh, kw), (dh, dw), (ho, wo) = hw, kernel, dilation, out_hw
+        pt, pb, pl, pr = padding
+        hg = max(h + max(pt, pb), ho)
+        wg = max(wd + max(pl, pr), wo)
+        self.geom = (c, o, h, wd, pt, pl, hg, wg, ho, wo)
+        self.shifts = [i * dh * wg + j * dw for i in range(kh) for j in range(kw)]
+        r = nb * hg * wg
+        self.gg = np.empty((o, nb, hg, wg), dtype=dt)
+        if hg > ho:
+            self.gg[:, :, ho:] = 0
+        if wg > wo:
+            self.gg[:, :, :ho, wo:] = 0
+        self.gcol = np.empty((kh * kw * c, r), dtype=dt)
+        self.gxg = np.empty((c, r + self.shifts[-1]), dtype=dt)  # a tail for the last image's overflow
+
+    def __call__(self, g, wt, out):
+        """Write the input gradient of the NCHW output gradient ``g`` (B' <= B images) to ``out``."""
+        c, o, h, wd, pt, pl, hg, wg, ho, wo = self.geom
+        bn = g.shape[0]
+        r = bn * hg * wg
+        gg, gxg, shifts = self.gg, self.gxg, self.shifts
+        np.copyto(gg[:, :bn, :ho, :wo], g.transpose(1, 0, 2, 3))
+        gcol = self.gcol[:, :r]
+        np.matmul(wt, gg.reshape(o, -1)[:, :r], out=gcol)
+        gcol = gcol.reshape(len(shifts), c, r)
+        gxg[:, r : r + shifts[-1]] = 0
+        np.copyto(gxg[:, :r], gcol[0])  # shift 0 covers the grid: copy instead of zero + add
+        for t in range(1, len(shifts)):
+            view = gxg[:, shifts[t] : shifts[t] + r]
+            view += gcol[t]
+        np.copyto(out, gxg[:, :r].reshape(c, bn, hg, wg)[:, :, pt : pt + h, pl : pl + wd].transpose(1, 0, 2, 3))
+
+
+def _input_grad_taps(g, wt, padding, kernel, stride, dilation, out):
+    """The input gradient of a strided convolution for the NCHW output gradient ``g``, to ``out``.
+
+    The column gradient one kernel offset at a time, ``(kh*kw, N*Ho*Wo, C)``, from the (K, O)
+    weight matrix seen as kh*kw (C, O) blocks (BLAS reads them in place), then col2im: one
+    strided add of a contiguous (N, Ho, Wo, C) slab per kernel offset into a padded
+    channels-last buffer.
+    """
+    n, o, ho, wo = g.shape
+    _, c, h, wd = out.shape
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    pt, pb, pl, pr = padding
+    g_cl = np.ascontiguousarray(g.transpose(0, 2, 3, 1), dtype=wt.dtype).reshape(n * ho * wo, o)
+    w_taps = wt.reshape(kh * kw, c, o).transpose(0, 2, 1)
+    gcol = np.matmul(g_cl, w_taps).reshape(kh * kw, n, ho, wo, c)
+    gxp = np.zeros((n, h + pt + pb, wd + pl + pr, c), dtype=gcol.dtype)
+    for t, (rows, cols) in enumerate(_offsets(kh, kw, dh, dw, sh, sw, ho, wo)):
+        view = gxp[:, rows, cols, :]
+        view += gcol[t]
+    np.copyto(out, gxp[:, pt : pt + h, pl : pl + wd, :].transpose(0, 3, 1, 2))
 
 
 def _zero_border(xp: np.ndarray, padding: tuple[int, int, int, int]) -> None:
@@ -416,6 +557,10 @@ def _pool_geometry(
     return (pads[0][0], pads[0][1], pads[1][0], pads[1][1]), outs[0], outs[1]
 
 
+# the 2x2 max-pool kernel reads pairs of float32 as one uint64, the left element in the low half
+_LITTLE_ENDIAN = sys.byteorder == "little"
+
+
 class MaxPool2D(Function):
     """Max over each window; the gradient goes to the first maximum of its window (row-major)."""
 
@@ -431,6 +576,11 @@ class MaxPool2D(Function):
             and x.shape[2] == ho * kh and x.shape[3] == wo * kw and x.flags.c_contiguous
         ):
             # the common case (e.g. 2x2 windows, stride 2): the windows tile the input
+            if (kh, kw) == (2, 2) and ctx.needs_input_grad[0] and x.dtype == np.float32 and _LITTLE_ENDIAN:
+                out, right, lower = _max_pool_2x2(x)
+                ctx.geom = ("2x2", x.shape, kernel)
+                ctx.save_for_backward(right, lower)
+                return out
             out, ih, iw = _tiled_max_pool(x, kh, kw, ctx.needs_input_grad[0])
             if ih is not None:
                 ctx.geom = ("tiled", x.shape, kernel)
@@ -456,7 +606,11 @@ class MaxPool2D(Function):
     @staticmethod
     def backward(ctx, grad):
         g = grad._data
-        if ctx.geom[0] == "tiled":  # the fast path's indices
+        kind = ctx.geom[0]
+        if kind == "2x2":
+            right, lower = (t._data for t in ctx.saved_tensors)
+            return _fn._make(_max_pool_2x2_backward(g, right, lower, ctx.geom[1]))
+        if kind == "tiled":  # the fast path's indices
             _, shape, (kh, kw) = ctx.geom
             ih, iw = ctx.saved_tensors
             return _fn._make(_tiled_max_pool_backward(g, ih._data, iw._data, kh, kw, shape))
@@ -475,6 +629,92 @@ class MaxPool2D(Function):
                 np.multiply(g, hit8, out=scratch)
                 view += scratch
         return _fn._make(_crop(gxp, padding, shape[2], shape[3]))
+
+
+def _max_pool_2x2(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """2x2 max-pooling, stride 2, of a C-contiguous NCHW input the windows tile exactly, with
+    what the backward needs to find each window's first maximum (row-major, as PyTorch).
+
+    Seen flat, the input is a sequence of horizontal pairs (even, odd element); a window is two
+    such pairs, one per window row, ``Wo`` pairs apart. The pair maximum ``mw`` and ``right``
+    (the odd element strictly greater, so ties go left) are two long 1-D passes. The vertical
+    step compares every pair-row with the next in one contiguous 1-D pass over ``mw`` shifted by
+    one row, ``lower[r + Wo] = mw[r + Wo] > mw[r]``: for r a window's upper row, "the lower row
+    is strictly greater" (ties go up). The entries for r a window's lower row compare two
+    different windows and are never read. The maximum itself needs the windows' upper rows only
+    (one 2-D pass). NaN propagates to the maximum; the comparisons are False with NaN, so the
+    index stays left/up: the same element as the general kernel's tournament picks (PyTorch
+    would pick the NaN).
+
+    Returns the (N, C, Ho, Wo) output, ``right`` (N*C*H*Wo) and ``lower`` (N*C*H*Wo + Wo),
+    both bool.
+    """
+    n, c, h, w = x.shape
+    ho, wo = h // 2, w // 2
+    m = n * c * ho
+    n2 = 2 * m * wo  # the number of horizontal pairs
+    flat = x.reshape(-1)
+    left, rgt = flat[0::2], flat[1::2]
+    right = np.greater(rgt, left)
+    mw = np.maximum(left, rgt)
+    lower = np.empty(n2 + wo, dtype=bool)  # lower[r + Wo] compares pair-rows r + 1 and r
+    lower[:wo] = False
+    lower[n2:] = False
+    np.greater(mw[wo:], mw[:-wo], out=lower[wo:n2])
+    rows = mw.reshape(m, 2, wo)
+    out = np.maximum(rows[:, 0], rows[:, 1])
+    return out.reshape(n, c, ho, wo), right, lower
+
+
+_ODD_ROWS: dict[tuple[int, int], np.ndarray] = {}
+
+
+def _odd_rows(m: int, wo: int) -> np.ndarray:
+    """0xFF on the odd rows of an (m, 2, wo) uint8 array, 0 on the even rows (cached: constant)."""
+    mask = _ODD_ROWS.get((m, wo))
+    if mask is None:
+        if len(_ODD_ROWS) >= 8:
+            _ODD_ROWS.clear()
+        mask = np.zeros((m, 2, wo), dtype=np.uint8)
+        mask[:, 1] = 0xFF
+        mask = mask.reshape(-1)
+        mask.flags.writeable = False
+        _ODD_ROWS[(m, wo)] = mask
+    return mask
+
+
+def _max_pool_2x2_backward(g: np.ndarray, right: np.ndarray, lower: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """The gradient of :func:`_max_pool_2x2`: one pass writing every element of the input gradient.
+
+    Each horizontal pair of the input gradient is one uint64 whose two 32-bit halves are the two
+    float32 elements (little-endian: the left one is the low half). A window's gradient bits
+    shifted left by 0 land on the left element, by 32 on the right one, and by 64 or more give 0
+    (NumPy defines over-wide shifts as 0). So with ``shift = 64*lost + 32*right`` for each
+    pair-row, where ``lost`` says the other row of the window holds its first maximum, the whole
+    gradient is ``g << shift`` broadcast over the two rows of each window. Zeros are +0.0 and the
+    gradient bits are moved, never multiplied, so an infinite or NaN gradient does not leak.
+    """
+    n, c, h, w = shape
+    ho, wo = h // 2, w // 2
+    m = n * c * ho
+    n2 = 2 * m * wo
+    lo = lower.view(np.uint8)
+    here = lo[wo:]  # at a window's upper row: 1 if the lower row wins, i.e. this row lost
+    above = lo[:n2]  # at a window's lower row: the same comparison, 1 if this row wins
+    # lost = here on upper rows, 1 - above on lower rows: a select by the odd-row mask, in uint8
+    shift = np.bitwise_xor(here, above)
+    shift ^= 1
+    shift &= _odd_rows(m, wo)
+    shift ^= here
+    shift *= 64
+    shift += np.multiply(right.view(np.uint8).reshape(n2), 32, dtype=np.uint8)
+    g = g.astype(np.float32, copy=False)
+    gx = np.empty(shape, dtype=np.float32)
+    np.left_shift(
+        g.view(np.uint32).reshape(m, 1, wo), shift.reshape(m, 2, wo),
+        out=gx.view(np.uint64).reshape(m, 2, wo), dtype=np.uint64,
+    )
+    return gx
 
 
 def _tiled_max_pool(x: np.ndarray, kh: int, kw: int, with_index: bool) -> tuple[np.ndarray, Any, Any]:
