@@ -102,5 +102,5 @@ def axpy(alpha: float, x: np.ndarray, y: np.ndarray) -> bool:
         or np.may_share_memory(x, y)  # BLAS does not promise anything for overlapping arrays
     ):
         return False
-    f(y.size, alpha, x.ctypes.data, 1, y.ctypes.data, 1)  # type: ignore[operator]
+    f(y.size, alpha, x.__array_interface__["data"][0], 1, y.__array_interface__["data"][0], 1)  # type: ignore[operator]
     return True
