@@ -53,12 +53,6 @@ def backward(
     """Accumulate d(tensors)/d(leaf) into every leaf's ``.grad`` (PyTorch's autograd.backward)."""
     if retain_graph is None:
         retain_graph = create_graph
-    if grad_tensors is None and isinstance(tensors, _fn.Tensor):
-        arr = tensors._data
-        if arr.ndim == 0 and tensors.requires_grad:
-            # loss.backward() on a 0-d loss (the training step): its seed is a fresh 1
-            run_backward([tensors], [_fn._make(np.array(1, dtype=arr.dtype))], retain_graph, create_graph)
-            return
     outputs = [tensors] if isinstance(tensors, _fn.Tensor) else _seq(tensors)
     seeds = _seeds(outputs, [] if grad_tensors is None else _seq(grad_tensors))
     run_backward(outputs, seeds, retain_graph, create_graph)

@@ -119,12 +119,7 @@ class Function:
 
     @property
     def saved_tensors(self) -> tuple[Any, ...]:
-        saved = self._saved
-        if saved is None:
-            raise RuntimeError(SECOND_BACKWARD_MSG)
-        for counter, expected, _ in self._versions or ():
-            if counter.value != expected:
-                self._raise_modified()
+        saved = self._checked_saved()
         out = []
         for item in saved:
             if isinstance(item, np.ndarray):
@@ -145,12 +140,7 @@ class Function:
         For backward formulas written in NumPy (the plain-backward fast path of the hot ops): no
         Tensor is built for them, and nothing can be recorded through them.
         """
-        saved = self._saved
-        if saved is None:
-            raise RuntimeError(SECOND_BACKWARD_MSG)
-        for counter, expected, _ in self._versions or ():
-            if counter.value != expected:
-                self._raise_modified()
+        saved = self._checked_saved()
         out = []
         for item in saved:
             if isinstance(item, Tensor):  # an input
@@ -160,6 +150,17 @@ class Function:
             else:  # an array saved as a constant, None, or any other value
                 out.append(item)
         return tuple(out)
+
+    def _checked_saved(self) -> tuple[Any, ...]:
+        """The saved values, after checking they are still there (not released by a backward)
+        and unchanged since forward saved them (version counters)."""
+        saved = self._saved
+        if saved is None:
+            raise RuntimeError(SECOND_BACKWARD_MSG)
+        for counter, expected, _ in self._versions or ():
+            if counter.value != expected:
+                self._raise_modified()
+        return saved
 
     def _raise_modified(self) -> None:
         """The error for a saved tensor modified in place after forward saved it."""
