@@ -314,14 +314,7 @@ def cross_entropy(
     t = target._data
     if t.dtype.kind == "f":
         return _soft_cross_entropy(input, target, rows, n_cls, w, reduction, label_smoothing)
-    if (t.dtype == _INT64 and t.shape == in_shape[:1] and len(in_shape) == 2 and t.size
-            and np.maximum.reduce(t.view(np.uint64)) < n_cls and not 0 <= ignore_index < n_cls):
-        # The usual case, checked in one reduction: int64 class indices (N,) for (N, C) logits,
-        # all in [0, C) (a negative one would read as a huge unsigned number), none can be
-        # ignore_index. _check_class_target does the general checks and conversions.
-        all_valid = True
-    else:
-        t, all_valid = _check_class_target(input, target, n_cls, ignore_index, op)
+    t, all_valid = _check_class_target(input, target, n_cls, ignore_index, op)
     loss = _loss_ops.CrossEntropy.apply(
         rows, target=t, weight=w, ignore_index=ignore_index, label_smoothing=float(label_smoothing),
         reduction=reduction, all_valid=all_valid,
