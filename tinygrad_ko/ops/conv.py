@@ -162,7 +162,7 @@ class Convolution(Function):
     @staticmethod
     def backward(ctx, grad):
         # cols: the padded input (pixel-major) or the column matrix (channel-major)
-        w, cols, wk = (None if t is None else t._data for t in ctx.saved_tensors)
+        w, cols, wk = ctx.saved_arrays()
         needs = ctx.needs_input_grad
         needs_b = len(needs) > 2 and needs[2]
         if ctx.geom[-1]:
@@ -608,14 +608,14 @@ class MaxPool2D(Function):
         g = grad._data
         kind = ctx.geom[0]
         if kind == "2x2":
-            right, lower = (t._data for t in ctx.saved_tensors)
+            right, lower = ctx.saved_arrays()
             return _fn._make(_max_pool_2x2_backward(g, right, lower, ctx.geom[1]))
         if kind == "tiled":  # the fast path's indices
             _, shape, (kh, kw) = ctx.geom
-            ih, iw = ctx.saved_tensors
-            return _fn._make(_tiled_max_pool_backward(g, ih._data, iw._data, kh, kw, shape))
+            ih, iw = ctx.saved_arrays()
+            return _fn._make(_tiled_max_pool_backward(g, ih, iw, kh, kw, shape))
         shape, pshape, padding, taps, disjoint, covered = ctx.geom
-        idx = ctx.saved_tensors[0]._data
+        (idx,) = ctx.saved_arrays()
         gxp = np.empty(pshape, dtype=g.dtype) if covered else np.zeros(pshape, dtype=g.dtype)
         hit = np.empty(idx.shape, dtype=bool)
         hit8 = hit.view(np.uint8)  # multiplies in a vectorised loop (a bool operand is cast slowly)
@@ -998,9 +998,7 @@ class NativeBatchNorm(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        xhat_t, invstd_t, w_t = ctx.saved_tensors
-        xhat, invstd = xhat_t._data, invstd_t._data
-        w = None if w_t is None else w_t._data
+        xhat, invstd, w = ctx.saved_arrays()
         n, c, length = xhat.shape
         m = n * length
         g3 = grad._data.reshape(n, c, length)
