@@ -253,6 +253,37 @@ def test_max_pool2d_propagates_nan():
     assert np.isnan(C.max_pool2d(x, 2).item())
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])  # the 2x2 fast path, the tiled one
+def test_max_pool2d_gradient_goes_to_the_last_nan_like_pytorch(dtype):
+    nan = np.nan
+    # four 2x2 windows side by side; PyTorch 2.13 sends each window's gradient to the marked element
+    x = np.array([[1, nan, nan, 5, 1, 2, nan, 1],
+                  [nan, 2, 3, nan, nan, 0, 2, 3]], dtype=dtype)[None, None]
+    xt = tg.from_numpy(x).requires_grad_(True)
+    out = C.max_pool2d(xt, 2)
+    assert np.isnan(out.detach().numpy()).all()
+    out.backward(tg.from_numpy(np.array([[[[1, 2, 3, 4]]]], dtype=dtype)))
+    np.testing.assert_array_equal(xt.grad.numpy()[0, 0], [[0, 0, 0, 0, 0, 0, 4, 0],
+                                                          [1, 0, 0, 2, 3, 0, 0, 0]])
+    # a NaN-free window beside them still picks its first maximum
+    x2 = np.array([[nan, 1, 3, 3], [2, 3, 0, 3]], dtype=dtype)[None, None]
+    xt2 = tg.from_numpy(x2).requires_grad_(True)
+    C.max_pool2d(xt2, 2).sum().backward()
+    np.testing.assert_array_equal(xt2.grad.numpy()[0, 0], [[1, 0, 1, 0], [0, 0, 0, 0]])
+
+
+def test_max_pool2d_nan_in_overlapping_and_padded_windows_like_pytorch():
+    nan = float("nan")
+    # (values and gradients printed by PyTorch 2.13)
+    x = tg.tensor([[[[1.0, nan, 3.0], [nan, 2.0, 0.0], [4.0, 5.0, 6.0]]]], requires_grad=True)
+    C.max_pool2d(x, 3, stride=1).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy()[0, 0], [[0, 0, 0], [1, 0, 0], [0, 0, 0]])
+    x = tg.tensor([[[[1.0, nan, 3.0, nan], [nan, 2.0, 0.0, 1.0], [4.0, 5.0, 6.0, 7.0], [1.0, 1.0, 1.0, 1.0]]]],
+                  requires_grad=True)
+    C.max_pool2d(x, 2, stride=1, padding=1).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy()[0, 0], [[1, 3, 0, 4], [4, 0, 0, 0], [1, 1, 2, 4], [2, 1, 1, 1]])
+
+
 def test_max_pool2d_2x2_fast_path_matches_general_path():
     # float32 2x2 windows that tile a contiguous input take the one-pass kernel; float64 (and
     # strided views) the general one: same values and the same window element gets each gradient,

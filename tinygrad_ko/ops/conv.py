@@ -562,7 +562,8 @@ _LITTLE_ENDIAN = sys.byteorder == "little"
 
 
 class MaxPool2D(Function):
-    """Max over each window; the gradient goes to the first maximum of its window (row-major)."""
+    """Max over each window; the gradient goes to the first maximum of its window (row-major), or,
+    in a window holding NaN (the maximum is then NaN), to its last NaN, as PyTorch's does."""
 
     once_differentiable = True
     display_name = "MaxPool2DWithIndicesBackward"
@@ -576,16 +577,21 @@ class MaxPool2D(Function):
             and x.shape[2] == ho * kh and x.shape[3] == wo * kw and x.flags.c_contiguous
         ):
             # the common case (e.g. 2x2 windows, stride 2): the windows tile the input
+            # (a window holding NaN sends its gradient to the NaN: the general kernel below does that)
             if (kh, kw) == (2, 2) and ctx.needs_input_grad[0] and x.dtype == np.float32 and _LITTLE_ENDIAN:
                 out, right, lower = _max_pool_2x2(x)
-                ctx.geom = ("2x2", x.shape, kernel)
-                ctx.save_for_backward(right, lower)
-                return out
-            out, ih, iw = _tiled_max_pool(x, kh, kw, ctx.needs_input_grad[0])
-            if ih is not None:
-                ctx.geom = ("tiled", x.shape, kernel)
-                ctx.save_for_backward(ih, iw)
-            return out
+                if not _has_nan(out):
+                    ctx.geom = ("2x2", x.shape, kernel)
+                    ctx.save_for_backward(right, lower)
+                    return out
+            else:
+                out, ih, iw = _tiled_max_pool(x, kh, kw, ctx.needs_input_grad[0])
+                if ih is None:
+                    return out
+                if not _has_nan(out):
+                    ctx.geom = ("tiled", x.shape, kernel)
+                    ctx.save_for_backward(ih, iw)
+                    return out
         xp = _padded(x, padding, -np.inf)
         taps = _offsets(*kernel, *dilation, *stride, ho, wo)
         if not ctx.needs_input_grad[0]:
@@ -594,7 +600,10 @@ class MaxPool2D(Function):
             for rows, cols in taps[1:]:
                 np.maximum(out, xp[:, :, rows, cols], out=out)
             return out
-        out, idx = _max_and_first_argmax([xp[:, :, rows, cols] for rows, cols in taps])
+        windows = [xp[:, :, rows, cols] for rows, cols in taps]
+        out, idx = _max_and_first_argmax(windows)
+        if _has_nan(out):
+            _last_nan_wins(windows, idx)
         disjoint = sh >= dh * (kh - 1) + 1 and sw >= dw * (kw - 1) + 1  # windows share no input
         # the windows cover the input exactly: every input position receives a gradient (maybe 0)
         covered = disjoint and not any(padding) and (kh == 1 or dh == 1) and (kw == 1 or dw == 1) \
@@ -631,6 +640,18 @@ class MaxPool2D(Function):
         return _fn._make(_crop(gxp, padding, shape[2], shape[3]))
 
 
+def _has_nan(a: np.ndarray) -> bool:
+    """Whether ``a`` holds a NaN, from one cheap reduction (NumPy's maximum propagates NaN)."""
+    return a.size > 0 and bool(np.isnan(np.maximum.reduce(a, axis=None)))
+
+
+def _last_nan_wins(taps: list[np.ndarray], idx: np.ndarray) -> None:
+    """Point ``idx`` at the last NaN tap of every window holding one: where PyTorch's max-pool
+    sends the gradient of a NaN maximum (its scan replaces the maximum by every NaN it meets)."""
+    for t, v in enumerate(taps):
+        np.copyto(idx, t, casting="unsafe", where=np.isnan(v))
+
+
 def _max_pool_2x2(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """2x2 max-pooling, stride 2, of a C-contiguous NCHW input the windows tile exactly, with
     what the backward needs to find each window's first maximum (row-major, as PyTorch).
@@ -643,8 +664,8 @@ def _max_pool_2x2(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     is strictly greater" (ties go up). The entries for r a window's lower row compare two
     different windows and are never read. The maximum itself needs the windows' upper rows only
     (one 2-D pass). NaN propagates to the maximum; the comparisons are False with NaN, so the
-    index stays left/up: the same element as the general kernel's tournament picks (PyTorch
-    would pick the NaN).
+    index would stay left/up, not on the NaN where PyTorch sends the gradient: a NaN in the
+    output makes the forward use the general kernel instead.
 
     Returns the (N, C, Ho, Wo) output, ``right`` (N*C*H*Wo) and ``lower`` (N*C*H*Wo + Wo),
     both bool.
