@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.mnist
-@pytest.mark.parametrize("script", ["bench_ops.py", "bench_mlp.py", "bench_cnn.py"])
+@pytest.mark.parametrize("script", ["bench_ops.py", "bench_mlp.py", "bench_cnn.py", "bench_blas.py", "winograd_probe.py"])
 def test_benchmark_quick_mode_runs(script, tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     out = tmp_path / "result.json"
