@@ -105,9 +105,11 @@ BLOCK_CASES = [
 
 
 @pytest.mark.parametrize("xs,ws,kw", BLOCK_CASES)
-def test_conv2d_pixel_major_blocks_agree(monkeypatch, xs, ws, kw):
+@pytest.mark.parametrize("gw_by_channel", [False, True])  # the weight gradient's two product layouts
+def test_conv2d_pixel_major_blocks_agree(monkeypatch, xs, ws, kw, gw_by_channel):
     # the pixel-major kernels run over blocks of images: one image per block gives the same
     # values and gradients as the whole batch in one block, and both pass gradcheck
+    monkeypatch.setattr(C, "_GW_BY_CHANNEL_MIN", 0 if gw_by_channel else 1 << 62)
     x, w, b = _t(xs, np.float64, True), _t(ws, np.float64, True), _t((ws[0],), np.float64, True)
     ho, wo = C.conv2d(x, w, b, **kw).shape[2:]
     per_image = ho * wo * (ws[1] * ws[2] * ws[3] + 1) * 8  # the column bytes of one image

@@ -151,8 +151,8 @@ class Convolution(Function):
         if pixel_major:
             # the padded input is needed only for the weight's gradient (the columns are rebuilt
             # from it); the small weight matrix always (its last row is the bias, if any)
-            out, xp, wk = _conv_forward_pm(x, w, bias, padding, stride, dilation, ho, wo)
-            ctx.save_for_backward(w, xp if needs[1] else None, wk)
+            out, xp, wm = _conv_forward_pm(x, w, bias, padding, stride, dilation, ho, wo)
+            ctx.save_for_backward(w, xp if needs[1] else None, wm)
         else:
             # the column matrix is needed only for the weight's gradient
             out, col = _conv_forward_cm(x, w, bias, padding, stride, dilation, groups, ho, wo)
@@ -162,11 +162,11 @@ class Convolution(Function):
     @staticmethod
     def backward(ctx, grad):
         # cols: the padded input (pixel-major) or the column matrix (channel-major)
-        w, cols, wk = ctx.saved_arrays()
+        w, cols, wm = ctx.saved_arrays()
         needs = ctx.needs_input_grad
         needs_b = len(needs) > 2 and needs[2]
         if ctx.geom[-1]:
-            gx, gw, gb = _conv_backward_pm(grad._data, w, cols, wk, ctx.geom, needs[0], needs[1], needs_b)
+            gx, gw, gb = _conv_backward_pm(grad._data, w, cols, wm, ctx.geom, needs[0], needs[1], needs_b)
         else:
             gx, gw, gb = _conv_backward_cm(grad._data, w, cols, ctx.geom, needs[0], needs[1], needs_b)
         gx = None if gx is None else _fn._make(gx)
@@ -182,6 +182,13 @@ class Convolution(Function):
 # instead of streaming a whole-batch column matrix (15 MB for the MNIST CNN's second layer)
 # through memory and back. A handful of blocks, each one BLAS product of thousands of rows.
 _BLOCK_BYTES = 4 << 20
+
+# Weights with at least this many elements (K [+1]) * O get their gradient as the (O, K [+1])
+# product: turning a (K, O) product into PyTorch's (O, C, kh, kw) layout is a whole-matrix
+# transpose, 16 ms for a 512x512x3x3 weight against 1 ms per output-channel row. Below it the
+# (K, O) product is used, which OpenBLAS computes faster for the MNIST CNN's second layer
+# (1.98 vs 2.38 ms for its 289x64 weight matrix), and the transpose costs microseconds.
+_GW_BY_CHANNEL_MIN = 1 << 17
 
 
 def _blocks(n: int, per_image: int) -> list[tuple[int, int]]:
@@ -212,10 +219,11 @@ def _conv_forward_pm(x, w, bias, padding, stride, dilation, ho, wo):
     """Pixel-major im2col convolution (groups == 1).
 
     Returns the NCHW output, the padded channels-last input ``xp`` (N, Hp, Wp, C) and the
-    (K [+1], O) weight matrix: rows in (kh, kw, C) order, then the bias. For each block of
-    images (:func:`_blocks`): the block's windows are copied into the (rows, K [+1]) column
-    matrix, one product with the weight matrix gives the block's (rows, O) channels-last output,
-    copied to its NCHW place. The column and product buffers are reused block after block.
+    (O, K [+1]) weight matrix: each output channel's row holds its weights in (kh, kw, C) order,
+    then its bias. For each block of images (:func:`_blocks`): the block's windows are copied into
+    the (rows, K [+1]) column matrix, one product with the weight matrix's transpose gives the
+    block's (rows, O) channels-last output, copied to its NCHW place. The column and product
+    buffers are reused block after block.
     """
     n, c, h, wd = x.shape
     o, _, kh, kw = w.shape
@@ -227,12 +235,13 @@ def _conv_forward_pm(x, w, bias, padding, stride, dilation, ho, wo):
     np.copyto(xp[:, pt : pt + h, pl : pl + wd, :], x.transpose(0, 2, 3, 1))
     k = c * kh * kw
     kb = k + 1 if bias else k
-    # (K [+1], O): row (i, j, ci) holds the weights of tap (i, j) of input channel ci, then the
-    # bias; contiguous, the operand layout OpenBLAS multiplies fastest
-    wk = np.empty((kb, o), dtype=dt)
-    np.copyto(wk[:k].reshape(kh, kw, c, o), w.transpose(2, 3, 1, 0))
+    # (O, K [+1]): row o holds output channel o's weights in (kh, kw, C) order, then its bias.
+    # Built per output channel, a reordering within each channel's own contiguous weights: a
+    # (K, O) matrix would need a whole-matrix transpose, 9 ms for a 512x512x3x3 weight.
+    wm = np.empty((o, kb), dtype=dt)
+    np.copyto(wm[:, :k].reshape(o, kh, kw, c), w.transpose(0, 2, 3, 1))
     if bias:
-        wk[k] = bias[0]
+        wm[:, k] = bias[0]
     win = _pm_windows(xp, (kh, kw), stride, dilation, ho, wo)
     blocks = _blocks(n, ho * wo * kb * dt.itemsize)
     rows = (blocks[0][1] - blocks[0][0]) * ho * wo
@@ -242,24 +251,27 @@ def _conv_forward_pm(x, w, bias, padding, stride, dilation, ho, wo):
     for b0, b1 in blocks:
         m = (b1 - b0) * ho * wo
         np.copyto(col[:m, :k].reshape(b1 - b0, ho, wo, kh, kw, c), win[b0:b1])
-        np.matmul(col[:m], wk, out=prod[:m])
+        np.matmul(col[:m], wm.T, out=prod[:m])
         np.copyto(out[b0:b1], prod[:m].reshape(b1 - b0, ho, wo, o).transpose(0, 3, 1, 2))
-    return out, xp, wk
+    return out, xp, wm
 
 
-def _conv_backward_pm(g, w, xp, wk, geom, need_x, need_w, need_b):
+def _conv_backward_pm(g, w, xp, wm, geom, need_x, need_w, need_b):
     """Backward of :func:`_conv_forward_pm`, over the same blocks of images.
 
     Weight (and bias) gradient: the block's columns are rebuilt from the padded input ``xp``,
-    the block's output gradient is copied channels-last, ``g_cl`` (rows, O), and ``col.T @ g_cl``
-    (K [+1], O) is summed over the blocks; its last row is the bias gradient. Input gradient:
-    :class:`_GridInputGrad` for stride 1, else :func:`_input_grad_taps`, block by block.
+    the block's output gradient is copied channels-last, ``g_cl`` (rows, O), and their product is
+    summed over the blocks: ``g_cl.T @ col`` (O, K [+1]) for large weights, so that reordering it
+    into (O, C, kh, kw) stays within each output channel's row, and ``col.T @ g_cl`` (K [+1], O)
+    for small ones (see ``_GW_BY_CHANNEL_MIN``). The bias gradient is the product's ones part.
+    Input gradient: :class:`_GridInputGrad` for stride 1, else :func:`_input_grad_taps`, block by
+    block.
     """
     (n, c, h, wd), padding, stride, dilation, _, ho, wo, _ = geom
     o, _, kh, kw = w.shape
     k = c * kh * kw
-    kb = wk.shape[0]
-    dt = wk.dtype
+    kb = wm.shape[1]
+    dt = wm.dtype
     gx = gw = gb = None
     if need_b and not need_w:
         gb = np.einsum("nchw->c", g)
@@ -271,23 +283,26 @@ def _conv_backward_pm(g, w, xp, wk, geom, need_x, need_w, need_b):
         win = _pm_windows(xp, (kh, kw), stride, dilation, ho, wo)
         col = _pm_columns(nb * ho * wo, k, kb, dt)
         g_cl = np.empty((nb * ho * wo, o), dtype=dt)
-        gwb = np.empty((kb, o), dtype=dt)  # (K [+1], O): the long pixel axis inner in both operands
-        part = np.empty((kb, o), dtype=dt) if len(blocks) > 1 else gwb
+        by_channel = kb * o >= _GW_BY_CHANNEL_MIN
+        gwb = np.empty((o, kb) if by_channel else (kb, o), dtype=dt)
+        part = np.empty_like(gwb) if len(blocks) > 1 else gwb
     if need_x:
         gx = np.empty((n, c, h, wd), dtype=dt)
         if stride == (1, 1):
             grid = _GridInputGrad(nb, c, o, (h, wd), padding, (kh, kw), dilation, (ho, wo), dt)
-        wt = wk[:k]  # (K, O), rows in (kh, kw, C) order
+        wt = wm[:, :k].T  # (K, O), rows in (kh, kw, C) order (a transposed view: BLAS reads it as is)
     for b0, b1 in blocks:
         g_block = g[b0:b1]
         if need_w:
             m = (b1 - b0) * ho * wo
             np.copyto(col[:m, :k].reshape(b1 - b0, ho, wo, kh, kw, c), win[b0:b1])
             np.copyto(g_cl[:m].reshape(b1 - b0, ho, wo, o), g_block.transpose(0, 2, 3, 1))
-            if b0 == 0:
-                np.matmul(col[:m].T, g_cl[:m], out=gwb)
+            target = gwb if b0 == 0 else part
+            if by_channel:
+                np.matmul(g_cl[:m].T, col[:m], out=target)
             else:
-                np.matmul(col[:m].T, g_cl[:m], out=part)
+                np.matmul(col[:m].T, g_cl[:m], out=target)
+            if b0 != 0:
                 gwb += part
         if need_x:
             if stride == (1, 1):
@@ -296,9 +311,14 @@ def _conv_backward_pm(g, w, xp, wk, geom, need_x, need_w, need_b):
                 _input_grad_taps(g_block, wt, padding, (kh, kw), stride, dilation, gx[b0:b1])
     if need_w:
         gw = np.empty(w.shape, dtype=dt)
-        np.copyto(gw, gwb[:k].reshape(kh, kw, c, o).transpose(3, 2, 0, 1))
-        if need_b:
-            gb = gwb[k].copy()
+        if by_channel:
+            np.copyto(gw, gwb[:, :k].reshape(o, kh, kw, c).transpose(0, 3, 1, 2))
+            if need_b:
+                gb = gwb[:, k].copy()
+        else:
+            np.copyto(gw, gwb[:k].reshape(kh, kw, c, o).transpose(3, 2, 0, 1))
+            if need_b:
+                gb = gwb[k].copy()
     return gx, gw, gb
 
 
