@@ -92,7 +92,7 @@ def test_conv2d_both_column_layouts_agree():
         np.testing.assert_allclose(g_cm.numpy(), g_pm.numpy(), rtol=1e-10, atol=1e-12)
 
 
-# stride 1 takes the grid col2im (even kernels, asymmetric and large padding, dilation), other
+# stride 1 can take the grid col2im (even kernels, asymmetric and large padding, dilation), other
 # strides the per-offset col2im
 BLOCK_CASES = [
     ((3, 3, 7, 6), (4, 3, 3, 3), {"padding": 1}),
@@ -105,11 +105,13 @@ BLOCK_CASES = [
 
 
 @pytest.mark.parametrize("xs,ws,kw", BLOCK_CASES)
-@pytest.mark.parametrize("gw_by_channel", [False, True])  # the weight gradient's two product layouts
-def test_conv2d_pixel_major_blocks_agree(monkeypatch, xs, ws, kw, gw_by_channel):
+# the weight gradient's two product layouts, and the grid / per-offset input gradients (stride 1)
+@pytest.mark.parametrize("gw_by_channel,grid", [(False, True), (True, False)])
+def test_conv2d_pixel_major_blocks_agree(monkeypatch, xs, ws, kw, gw_by_channel, grid):
     # the pixel-major kernels run over blocks of images: one image per block gives the same
     # values and gradients as the whole batch in one block, and both pass gradcheck
     monkeypatch.setattr(C, "_GW_BY_CHANNEL_MIN", 0 if gw_by_channel else 1 << 62)
+    monkeypatch.setattr(C, "_GRID_MAX_WASTE", float("inf") if grid else 0.0)
     x, w, b = _t(xs, np.float64, True), _t(ws, np.float64, True), _t((ws[0],), np.float64, True)
     ho, wo = C.conv2d(x, w, b, **kw).shape[2:]
     per_image = ho * wo * (ws[1] * ws[2] * ws[3] + 1) * 8  # the column bytes of one image
@@ -126,6 +128,39 @@ def test_conv2d_pixel_major_blocks_agree(monkeypatch, xs, ws, kw, gw_by_channel)
     for whole, *blocked in zip(*results):
         for grads in blocked:
             np.testing.assert_allclose(whole.numpy(), grads.numpy(), rtol=1e-10, atol=1e-12)
+
+
+# kernel rows/columns that meet only padding for every output pixel are dropped (ResNet-18's
+# layer4 on 28x28 digits: 3x3 kernels on 1x1 feature maps): (x shape, w shape, kwargs, live taps)
+DEAD_TAP_CASES = [
+    ((2, 3, 1, 1), (4, 3, 3, 3), {"padding": 1}, (1, 2, 1, 2)),
+    ((2, 3, 2, 2), (4, 3, 3, 3), {"stride": 2, "padding": 1}, (1, 3, 1, 3)),
+    ((2, 3, 1, 1), (4, 3, 5, 5), {"padding": 2}, (2, 3, 2, 3)),
+    ((2, 3, 1, 5), (4, 3, 3, 3), {"padding": 1}, (1, 2, 0, 3)),  # rows only
+    ((2, 3, 5, 1), (4, 3, 3, 3), {"stride": (2, 1), "padding": (2, 1)}, (0, 3, 1, 2)),  # columns only
+    ((2, 3, 2, 3), (4, 3, 3, 3), {"stride": 2, "padding": 1}, (1, 3, 0, 3)),
+]
+
+
+@pytest.mark.parametrize("xs,ws,kw,live", DEAD_TAP_CASES)
+def test_conv2d_drops_taps_that_only_meet_padding(xs, ws, kw, live):
+    x, w, b = _t(xs, np.float64, True), _t(ws, np.float64, True), _t((ws[0],), np.float64, True)
+    out = C.conv2d(x, w, b, **kw)
+    assert out.grad_fn.live[0] == live  # the shortcut is taken
+    expected = ref_conv2d(x.detach().numpy(), w.detach().numpy(), b.detach().numpy(), **kw)
+    np.testing.assert_allclose(out.detach().numpy(), expected, rtol=1e-10, atol=1e-12)
+    assert gradcheck(lambda x, w, b: C.conv2d(x, w, b, **kw), (x, w, b))
+    out.backward(tg.ones_like(out))
+    i0, i1, j0, j1 = live
+    dead = np.ones(ws[2:], dtype=bool)
+    dead[i0:i1, j0:j1] = False
+    assert (w.grad.numpy()[:, :, dead] == 0).all() and w.grad.shape == ws
+    # the equivalent convolution would need cropping: no shortcut, still right
+    x = _t((2, 3, 3, 3), np.float64, True)
+    out = C.conv2d(x, w[:, :, :3, :3], stride=3, padding=1)
+    assert out.grad_fn.live is None
+    np.testing.assert_allclose(out.detach().numpy(), ref_conv2d(x.detach().numpy(), w.detach().numpy()[:, :, :3, :3],
+                                                                stride=3, padding=1), rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("stride", [1, 2])
