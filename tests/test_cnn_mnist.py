@@ -3,10 +3,10 @@
 1. The small CNN (conv32-relu-pool-conv64-relu-pool-linear128-relu-linear10) trained by
    ``python -m tinygrad_ko train --model cnn`` with its default settings (Adam, one-cycle schedule
    peaking at 5e-3, batch 64, 2 epochs, seed 0) reaches test accuracy >= 0.99.
-2. fastai's 3-vs-7 run (ch.4, "Going deeper"): a ResNet trained from scratch on MNIST_SAMPLE with
-   ``fit_one_cycle(1, 0.1)`` reaches validation accuracy >= 0.99. CI trains the small ResNet
-   (``models.resnet_small()``: ResNet-18's BasicBlocks and stem, one block per stage, width 16);
-   ResNet-18 itself takes about two minutes, so it lives in ``benchmarks/resnet18_mnist_sample.py``.
+2. fastai's 3-vs-7 run (ch.4, "Going deeper"): ResNet-18 trained from scratch on MNIST_SAMPLE with
+   ``fit_one_cycle(1, 0.1)`` reaches validation accuracy >= 0.99 (about 30 s on 2 cores; seeds 0, 1,
+   2 gave 0.9941, 0.9980, 0.9971), and so does the small ResNet (``models.resnet_small()``:
+   ResNet-18's BasicBlocks and stem, one block per stage, width 16).
 
 Each run has a fixed seed; the margins over the thresholds were checked on other seeds too.
 """
@@ -49,4 +49,11 @@ def test_cnn_default_settings_reach_99_percent(tmp_path, capsys):
 def test_resnet_fit_one_cycle_on_mnist_sample(tmp_path, capsys):
     acc, _ = _train(capsys, "--model", "resnet-small", "--dataset", "mnist-sample", "--one-cycle",
                     "--lr", "0.1", "--epochs", "1", "--out", str(tmp_path / "resnet.npz"))
+    assert acc >= 0.99
+
+
+def test_resnet18_fit_one_cycle_on_mnist_sample(tmp_path, capsys):
+    # the book's run itself: torchvision's resnet18 layout, SGD with momentum, batch 64
+    acc, _ = _train(capsys, "--model", "resnet18", "--dataset", "mnist-sample", "--one-cycle",
+                    "--lr", "0.1", "--epochs", "1", "--out", str(tmp_path / "resnet18.npz"))
     assert acc >= 0.99
