@@ -124,8 +124,10 @@ class Convolution(Function):
     - pixel-major (the common case, :func:`_conv_forward_pm`): the input is copied once into a
       padded channels-last (N, Hp, Wp, C) buffer, whose windows ``(N, Ho, Wo, kh, kw, C)`` are
       read in runs of C channels into the column matrix ``(N*Ho*Wo, K)``; one product with the
-      (K, O) weight matrix gives channels-last output, copied to NCHW. This runs over blocks of
-      images, and the backward rebuilds the columns from the saved padded input.
+      transpose of the (O, K) weight matrix gives channels-last output, copied to NCHW. This runs
+      over blocks of images, and the backward rebuilds the columns from the saved padded input.
+      Kernel rows or columns that meet only padding for every output pixel (a 3x3 kernel on a
+      1x1 feature map) are left out: see :func:`_live_kernel`.
     - channel-major per image (grouped convolutions, and few columns on large images, such as a
       first layer with one input channel): the column matrix is ``(G, K, N, Ho*Wo)`` and one
       product per image lands directly in NCHW, which saves the output copy when the product
