@@ -321,6 +321,29 @@ def test_max_pool2d_nan_in_overlapping_and_padded_windows_like_pytorch():
     np.testing.assert_array_equal(x.grad.numpy()[0, 0], [[1, 3, 0, 4], [4, 0, 0, 0], [1, 1, 2, 4], [2, 1, 1, 1]])
 
 
+def test_max_pool2d_all_minus_inf_window_sends_gradient_to_its_first_real_element():
+    # padding is -inf too: the gradient must not vanish into it (values printed by PyTorch 2.13)
+    inf = float("inf")
+    x = tg.tensor([[[[-inf, -inf, 1.0], [-inf, -inf, 2.0], [0.0, -inf, -inf]]]], requires_grad=True)
+    out = C.max_pool2d(x, 3, stride=2, padding=1)
+    np.testing.assert_array_equal(out.detach().numpy()[0, 0], [[-inf, 2.0], [0.0, 2.0]])
+    out.backward(tg.tensor([[[[1.0, 2.0], [3.0, 4.0]]]]))
+    np.testing.assert_array_equal(x.grad.numpy()[0, 0], [[1, 0, 0], [0, 0, 6], [3, 0, 0]])
+
+
+def test_pools_in_ceil_mode_accept_a_kernel_wider_than_the_input():
+    # like PyTorch: ceil mode still gives one window; floor mode has none and raises
+    x = tg.tensor([[[[3.0, 5.0]]]], requires_grad=True)
+    out = C.max_pool2d(x, (1, 3), stride=2, ceil_mode=True)
+    assert out.shape == (1, 1, 1, 1) and out.item() == 5.0
+    out.backward(tg.ones_like(out))
+    np.testing.assert_array_equal(x.grad.numpy(), [[[[0.0, 1.0]]]])
+    avg = C.avg_pool2d(x, (1, 3), ceil_mode=True)
+    assert avg.shape == (1, 1, 1, 1) and avg.item() == 4.0  # the window is clipped to the input
+    with pytest.raises(RuntimeError, match="output size would be empty"):
+        C.max_pool2d(x, (1, 3))
+
+
 def test_max_pool2d_2x2_fast_path_matches_general_path():
     # float32 2x2 windows that tile a contiguous input take the one-pass kernel; float64 (and
     # strided views) the general one: same values and the same window element gets each gradient,

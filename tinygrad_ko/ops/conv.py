@@ -620,14 +620,14 @@ def _pool_geometry(
                 f"kernel_size={k} and dilation={d}"
             )
         span = size + 2 * p - eff
-        if span < 0:
+        out = (-(-span // s) if ceil_mode else span // s) + 1
+        if ceil_mode and (out - 1) * s >= size + p:
+            out -= 1  # the last window must start inside the input or the left padding
+        if out < 1:  # (in ceil mode a kernel wider than the padded input still gives one window)
             raise RuntimeError(
                 f"{op}: input of size {list(shape)} with padding {padding} is smaller than the "
                 f"kernel {kernel} (dilation {dilation}): output size would be empty"
             )
-        out = (-(-span // s) if ceil_mode else span // s) + 1
-        if ceil_mode and (out - 1) * s >= size + p:
-            out -= 1  # the last window must start inside the input or the left padding
         pads.append((p, max(p, (out - 1) * s + eff - size - p)))
         outs.append(out)
     return (pads[0][0], pads[0][1], pads[1][0], pads[1][1]), outs[0], outs[1]
@@ -680,6 +680,8 @@ class MaxPool2D(Function):
         out, idx = _max_and_first_argmax(windows)
         if _has_nan(out):
             _last_nan_wins(windows, idx)
+        if any(padding) and out.size and np.fmin.reduce(out, axis=None) == -np.inf:
+            _first_real_tap_wins(out, idx, x.shape[2:], kernel, stride, dilation, padding)
         disjoint = sh >= dh * (kh - 1) + 1 and sw >= dw * (kw - 1) + 1  # windows share no input
         # the windows cover the input exactly: every input position receives a gradient (maybe 0)
         covered = disjoint and not any(padding) and (kh == 1 or dh == 1) and (kw == 1 or dw == 1) \
@@ -726,6 +728,30 @@ def _last_nan_wins(taps: list[np.ndarray], idx: np.ndarray) -> None:
     sends the gradient of a NaN maximum (its scan replaces the maximum by every NaN it meets)."""
     for t, v in enumerate(taps):
         np.copyto(idx, t, casting="unsafe", where=np.isnan(v))
+
+
+def _first_real_tap_wins(out, idx, hw, kernel, stride, dilation, padding) -> None:
+    """Point ``idx`` of every window whose maximum is -inf at its first tap inside the input.
+
+    The padding is -inf too, and ties go to the first tap, so such a window (every real element
+    -inf) would pick a padding tap and its gradient would be lost; PyTorch's scan starts at the
+    window's first element inside the input, which keeps the gradient there. A window with no
+    element inside the input at all keeps its padding tap (its gradient goes nowhere).
+    """
+    (h, w), (kh, kw), (sh, sw), (dh, dw) = hw, kernel, stride, dilation
+    pt, _, pl, _ = padding
+    ho, wo = out.shape[2:]
+
+    def first_inside(n_out: int, k: int, s: int, d: int, pad: int, size: int) -> np.ndarray:
+        pos = np.arange(n_out)[:, None] * s + np.arange(k)[None, :] * d - pad  # input row of each tap
+        inside = (pos >= 0) & (pos < size)
+        return np.where(inside.any(axis=1), inside.argmax(axis=1), -1)
+
+    rows = first_inside(ho, kh, sh, dh, pt, h)
+    cols = first_inside(wo, kw, sw, dw, pl, w)
+    tap = rows[:, None] * kw + cols[None, :]
+    ok = (rows[:, None] >= 0) & (cols[None, :] >= 0)
+    np.copyto(idx, tap.astype(idx.dtype), where=(out == -np.inf) & ok)
 
 
 def _max_pool_2x2(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
