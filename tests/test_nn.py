@@ -474,6 +474,25 @@ def test_cross_entropy_mean_with_ignore_index_divides_by_non_ignored_count():
     assert F.cross_entropy(x, t, reduction="sum").item() == pytest.approx(2 * math.log(3))
 
 
+@pytest.mark.parametrize("eps", [0.0, 0.2])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_losses_with_every_target_ignored_have_nan_loss_and_zero_gradient(eps, weighted):
+    # PyTorch: mean over no targets is 0/0 = nan, but every row is ignored, so the gradient is 0
+    w = tg.tensor([1.0, 2.0, 3.0]) if weighted else None
+    t = tg.tensor([-100, -100])
+    for create_graph in (False, True):
+        x = tg.randn(2, 3, requires_grad=True)
+        loss = F.cross_entropy(x, t, weight=w, label_smoothing=eps)
+        assert math.isnan(loss.item())
+        (g,) = autograd_grad(loss, [x], create_graph=create_graph)
+        np.testing.assert_array_equal(_np(g), np.zeros((2, 3), dtype=np.float32))
+    logp = tg.randn(2, 3, requires_grad=True)
+    loss = F.nll_loss(logp, t, weight=w)
+    assert math.isnan(loss.item())
+    loss.backward()
+    np.testing.assert_array_equal(_np(logp.grad), np.zeros((2, 3), dtype=np.float32))
+
+
 def test_cross_entropy_k_dim_and_unbatched():
     xa, ta = _logits_targets(n=2, c=3, extra=(4, 5))
     loss = F.cross_entropy(tg.from_numpy(xa), tg.from_numpy(ta), reduction="none")

@@ -113,8 +113,8 @@ class CrossEntropy(Function):
             if ctx.reduction == "mean":
                 n = ctx.denom
                 coef = coef / n if n else _divide_by_zero(coef, n)
-            if ctx.valid is not None:
-                coef = coef * ctx.valid
+            if ctx.valid is not None:  # ignored rows get 0, even when every row is ignored (n == 0)
+                coef = np.where(ctx.valid, coef, 0)
             if coef.dtype is not dt:
                 coef = coef.astype(dt)
             col = coef[:, None] if coef.ndim else coef
@@ -140,7 +140,7 @@ class CrossEntropy(Function):
             with np.errstate(invalid="ignore", divide="ignore"):
                 scale /= ctx.denom
         if ctx.valid is not None:
-            scale *= ctx.valid
+            scale = np.where(ctx.valid, scale, dt.type(0))
         coef_t = (grad * make(scale)).reshape(m_rows, 1)
         onehot = np.zeros((m_rows, n_cls), dtype=dt)
         onehot.flat[at_t] = 1.0
@@ -166,6 +166,7 @@ class NLLLoss(Function):
         per = -logp[np.arange(m_rows), t] * w_t
         denom = w_t.sum(dtype=dt) if reduction == "mean" else None
         ctx.t, ctx.w_t, ctx.denom, ctx.reduction, ctx.n_cls = t, w_t, denom, reduction, n_cls
+        ctx.valid = valid
         return _reduce(per, reduction, denom)
 
     @staticmethod
@@ -178,6 +179,7 @@ class NLLLoss(Function):
         if ctx.reduction == "mean":
             with np.errstate(invalid="ignore", divide="ignore"):
                 w = w / ctx.denom
+            w = np.where(ctx.valid, w, dt.type(0))  # ignored rows: 0 even when all are (0 / 0)
         scatter[np.arange(m_rows), ctx.t] = w
         g = grad.reshape(m_rows, 1) if grad.ndim == 1 else grad
         return g * _fn._make(scatter)
