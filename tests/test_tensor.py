@@ -41,6 +41,44 @@ def test_python_scalars_do_not_promote_float32():
     assert (x + tg.zeros(3, dtype=tg.float64)).dtype == tg.float64
 
 
+def test_numpy_float_scalars_keep_their_dtype_like_pytorch():
+    # (dtypes PyTorch 2.13 gives for the same data)
+    assert tg.tensor(np.float64(1.5)).dtype == tg.float64
+    assert tg.tensor(np.float32(1.5)).dtype == tg.float32
+    assert tg.tensor([np.float64(1.5), 2.0]).dtype == tg.float64
+    assert tg.tensor([[1.0], [np.float64(2.0)]]).dtype == tg.float64
+    assert tg.tensor([np.float32(1.5), 2.0]).dtype == tg.float32
+    assert tg.tensor([np.float16(1.0), 2.0]).dtype == tg.float32  # Python floats are float32
+    # a 0-d float64 beats a dimensioned int tensor (higher category)
+    assert (tg.tensor([1, 2]) + tg.tensor(np.float64(0.5))).dtype == tg.float64
+
+
+def test_floor_division_and_remainder_promote_like_pytorch():
+    ints = tg.tensor([7, -7, 3])
+    for out in (ints // 2.5, ints % 2.5, ints // tg.tensor(2.5), 10.5 // ints, 10.5 % ints):
+        assert out.dtype == tg.float32  # NumPy alone would say float64
+    np.testing.assert_array_equal((ints // 2.5).numpy(), [2.0, -3.0, 1.0])
+    np.testing.assert_array_equal((ints % 2.5).numpy(), [2.0, 0.5, 0.5])  # Python's sign rule
+    np.testing.assert_array_equal((10 // ints).numpy(), [1, -2, 3])  # reflected, integers
+    np.testing.assert_array_equal((10 % ints).numpy(), [3, -4, 1])
+    assert (10 // ints).dtype == tg.int64
+    assert (tg.tensor([7], dtype=tg.int32) // 2).dtype == tg.int32
+
+
+def test_integer_powers_stay_integers_like_pytorch():
+    e = tg.tensor([-2, -1, 0, 3])
+    for base, expected in ((2, [0, 0, 1, 8]), (-1, [1, -1, 1, -1]), (1, [1, 1, 1, 1])):
+        out = base**e
+        assert out.dtype == tg.int64
+        np.testing.assert_array_equal(out.numpy(), expected)
+    np.testing.assert_array_equal((tg.tensor([2, 3]) ** tg.tensor([-1, 2])).numpy(), [0, 9])
+    assert (tg.tensor([1, 2], dtype=tg.int32) ** 2).dtype == tg.int32
+    assert (tg.tensor([True, False]) ** 2).dtype == tg.int64
+    assert (2 ** tg.tensor([1.0])).dtype == tg.float32 and (2.0 ** tg.tensor([1])).dtype == tg.float32
+    with pytest.raises(RuntimeError, match="negative integer powers"):
+        tg.tensor([2, 3]) ** -1
+
+
 def test_int_and_bool_tensors_cannot_require_grad():
     with pytest.raises(RuntimeError, match="floating point"):
         tg.tensor([1, 2], requires_grad=True)

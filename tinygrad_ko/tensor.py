@@ -517,24 +517,58 @@ class Tensor:
             a, b = a._as_float(), b._as_float()
         return E.Div.apply(a, b)
 
+    def _promoted_arrays(self, other: Any) -> tuple[Any, Any]:
+        """The two operands of a non-differentiable binary op as arrays (or the Python scalar),
+        with PyTorch's type promotion (NumPy's would make ``int_tensor // 2.5`` float64)."""
+        if type(other) in _SCALAR_TYPES:
+            return self._scalar_base(other)._data, other
+        a, b = self._operands(other)
+        return a._data, b._data
+
     def __floordiv__(self, other: Any) -> Tensor:
-        o = other._data if isinstance(other, Tensor) else other
-        return _make(np.asarray(np.floor_divide(self._data, o)))
+        a, b = self._promoted_arrays(other)
+        return _make(np.asarray(np.floor_divide(a, b)))
+
+    def __rfloordiv__(self, other: Any) -> Tensor:
+        b, a = self._promoted_arrays(other)
+        return _make(np.asarray(np.floor_divide(a, b)))
 
     def __mod__(self, other: Any) -> Tensor:
-        o = other._data if isinstance(other, Tensor) else other
-        return _make(np.asarray(np.mod(self._data, o)))
+        a, b = self._promoted_arrays(other)
+        return _make(np.asarray(np.mod(a, b)))
+
+    def __rmod__(self, other: Any) -> Tensor:
+        b, a = self._promoted_arrays(other)
+        return _make(np.asarray(np.mod(a, b)))
 
     def __pow__(self, other: Any) -> Tensor:
         if type(other) in _SCALAR_TYPES:
-            base = self if (self._data.dtype.kind == "f" or type(other) is not _py_float) else self._as_float()
+            kind = self._data.dtype.kind
+            if kind == "f" or type(other) is _py_bool:
+                base = self
+            elif type(other) is _py_float:
+                base = self._as_float()
+            else:  # an int power of an int or bool tensor: integers (bool counts as int64)
+                if other < 0:
+                    raise RuntimeError("Integers to negative integer powers are not allowed.")
+                return _make(np.asarray(np.power(self._data if kind != "b" else self._data.astype(_INT64), other)))
             return E.PowScalar.apply(base, c=other)
-        return E.Pow.apply(*self._operands(other))
+        a, b = self._operands(other)
+        if a._data.dtype.kind in "iu":  # integer tensors (never differentiable): PyTorch's integer pow
+            return _make(_int_power(a._data, b._data))
+        return E.Pow.apply(a, b)
 
     def __rpow__(self, other: Any) -> Tensor:
         if type(other) in _SCALAR_TYPES:
+            kind = self._data.dtype.kind
+            if (kind in "iu" and type(other) is not _py_float) or (kind == "b" and type(other) is _py_int):
+                # int ** int tensor: integers, as in PyTorch
+                exps = self._data if kind != "b" else self._data.astype(_INT64)
+                return _make(_int_power(np.asarray(other, dtype=exps.dtype), exps))
             return E.RPowScalar.apply(self._as_float(), c=other)
         b, a = self._operands(other)
+        if a._data.dtype.kind in "iu":
+            return _make(_int_power(a._data, b._data))
         return E.Pow.apply(a, b)
 
     def __matmul__(self, other: Any) -> Tensor:
@@ -1253,7 +1287,12 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False, device: An
         except ValueError as e:
             raise ValueError(f"tensor(): could not build a tensor from the given data: {e}") from None
         if arr.dtype.kind == "f":
-            arr = arr.astype(_FLOAT32)
+            # Python floats are float32 (the default dtype); NumPy float scalars keep their own
+            # type, and in a list they promote with it, as in PyTorch (np.float64 -> float64)
+            if isinstance(data, np.generic):
+                pass
+            elif arr.dtype != _FLOAT32:
+                arr = arr.astype(_list_float_dtype(data))
         elif arr.dtype.kind in "iu" and not isinstance(data, np.generic):
             arr = arr.astype(_INT64)
         elif arr.dtype.kind not in "fiub":
@@ -1268,6 +1307,28 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False, device: An
     if requires_grad:
         t.requires_grad_(True)
     return t
+
+
+def _int_power(base: Any, exp: Any) -> np.ndarray:
+    """Integer ``base ** exp`` with PyTorch's answer for negative exponents, which NumPy refuses:
+    the integer part of ``1 / base**-exp``: 1 for base 1, +-1 for base -1, 0 otherwise."""
+    base, exp = np.asarray(base), np.asarray(exp)
+    neg = exp < 0
+    if not neg.any():
+        return np.asarray(np.power(base, exp))
+    out = np.asarray(np.power(base, np.where(neg, 0, exp)))
+    special = np.where(base == 1, 1, np.where(base == -1, np.where(exp % 2 == 0, 1, -1), 0))
+    return np.where(neg, special, out).astype(out.dtype, copy=False)
+
+
+def _list_float_dtype(data: Any) -> np.dtype:
+    """The float dtype PyTorch gives a nested list of numbers: float32 for Python numbers,
+    promoted with the dtype of any NumPy float scalar in it."""
+    out = _FLOAT32
+    for x in _flat_iter(data) if isinstance(data, (list, tuple)) else (data,):
+        if isinstance(x, np.floating):
+            out = np.promote_types(out, x.dtype)
+    return out
 
 
 def _flat_iter(data: Any) -> Iterator[Any]:
