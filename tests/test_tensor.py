@@ -314,6 +314,28 @@ def test_inplace_on_int_with_float_is_an_error():
         x += 1.5
 
 
+def test_integer_indices_select_before_array_indexing_like_pytorch():
+    # NumPy would treat the 0 as an array index too and put the indexed dim first: (1, 3)
+    x = tg.arange(24.0).reshape(2, 3, 4).requires_grad_(True)
+    y = x[0, :, [1]]
+    assert y.shape == (3, 1)  # PyTorch 2.13: torch.Size([3, 1])
+    np.testing.assert_array_equal(y.detach().numpy(), [[1.0], [5.0], [9.0]])
+    assert x[0, ..., tg.tensor([1, 2])].shape == (3, 2) and x[1, [0, 2]].shape == (2, 4)
+    y.sum().backward()
+    expected = np.zeros((2, 3, 4), dtype=np.float32)
+    expected[0, :, 1] = 1
+    np.testing.assert_array_equal(x.grad.numpy(), expected)
+    # assignment picks the same elements
+    z = tg.zeros(2, 3, 4)
+    z[0, :, [1]] = tg.tensor([[1.0], [2.0], [3.0]])
+    np.testing.assert_array_equal(z.numpy()[0, :, 1], [1.0, 2.0, 3.0])
+    assert z.numpy().sum() == 6.0
+    # a 0-d integer tensor selects like an int: a view
+    t = tg.arange(6).reshape(2, 3)
+    row = t[tg.tensor(1)]
+    assert row.shape == (3,) and np.shares_memory(row.numpy(), t.numpy())
+
+
 def test_setitem_and_indexing():
     x = tg.zeros(3, 4)
     x[0] = tg.tensor([1.0, 2.0, 3.0, 4.0])

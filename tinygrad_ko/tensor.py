@@ -132,7 +132,10 @@ def _to_index(index: Any) -> tuple[Any, bool]:
         ti = type(i)
         if isinstance(i, Tensor):
             i = i._data
-            basic = False
+            if i.ndim == 0 and i.dtype.kind in "iu":  # a 0-d integer tensor selects, like an int
+                i = _py_int(i)
+            else:
+                basic = False
         elif ti is int or ti is slice or i is None or i is Ellipsis:
             pass
         elif isinstance(i, np.integer):
@@ -145,6 +148,28 @@ def _to_index(index: Any) -> tuple[Any, bool]:
     if basic and Ellipsis not in out:
         out.append(Ellipsis)  # a trailing ... makes NumPy return a view even for a full index
     return tuple(out), basic
+
+
+def _split_int_selects(idx: tuple) -> tuple[tuple, tuple] | None:
+    """PyTorch applies integer indices as selects *before* advanced (array) indexing; NumPy treats
+    them as advanced indices too, which moves the result's dimensions when a slice separates them
+    (``x[0, :, [1]]``: PyTorch (C, 1), NumPy (1, C)). For an index with both, the two steps:
+    (the ints, with full slices elsewhere) and (the rest). None when one NumPy index is right."""
+    if not any(type(i) is int for i in idx) or not any(isinstance(i, np.ndarray) for i in idx):
+        return None
+    first: list[Any] = []
+    for i in idx:
+        if i is None:
+            continue
+        if type(i) is int or i is Ellipsis:
+            first.append(i)
+        elif isinstance(i, np.ndarray) and i.dtype == np.bool_:
+            first.extend([slice(None)] * max(i.ndim, 1))  # a mask spans as many dims as it has
+        else:
+            first.append(slice(None))
+    if Ellipsis not in first:
+        first.append(Ellipsis)  # a view, even when every dim is selected
+    return tuple(first), tuple(i for i in idx if type(i) is not int)
 
 
 def _format_array(arr: np.ndarray) -> str:
@@ -1079,6 +1104,9 @@ class Tensor:
         try:
             if basic:
                 return M.GetItem.apply(self, index=idx)
+            split = _split_int_selects(idx)
+            if split is not None:
+                return M.GetItemCopy.apply(M.GetItem.apply(self, index=split[0]), index=split[1])
             return M.GetItemCopy.apply(self, index=idx)
         except IndexError as e:
             raise IndexError(f"index {index!r} is invalid for a tensor of shape {list(self._data.shape)}: {e}") from None
@@ -1190,6 +1218,11 @@ class Tensor:
 
     def __setitem__(self, index: Any, value: Any) -> None:
         idx, _ = _to_index(index)
+        split = _split_int_selects(idx)
+        if split is not None:
+            # PyTorch's order (see _split_int_selects): the same elements as x[ints][rest] = value
+            flat = np.arange(self._data.size).reshape(self._data.shape)
+            idx = np.unravel_index(flat[split[0]][split[1]], self._data.shape)
         if self._check_inplace(value):
             v = value if isinstance(value, Tensor) else _const_like(value, self)
             alias = _make(self._data.copy(), self.requires_grad, self.grad_fn)
