@@ -79,6 +79,31 @@ def test_integer_powers_stay_integers_like_pytorch():
         tg.tensor([2, 3]) ** -1
 
 
+def test_division_by_a_zero_scalar_gives_inf_and_nan_like_pytorch():
+    x = tg.tensor([1.0, 0.0, -1.0], requires_grad=True)
+    with np.errstate(all="ignore"):
+        y = x / 0
+        np.testing.assert_array_equal(y.detach().numpy(), [np.inf, np.nan, -np.inf])
+        np.testing.assert_array_equal((tg.tensor([2, -2]) / 0).numpy(), [np.inf, -np.inf])
+        y.sum().backward()
+        np.testing.assert_array_equal(x.grad.numpy(), [np.inf, np.inf, np.inf])  # d(x/0)/dx = 1/0
+        # unbiased variance of one element divides by zero degrees of freedom: nan, as in PyTorch
+        assert np.isnan(tg.tensor([1.5]).var().item()) and np.isnan(tg.tensor([[1.0, 2.0]]).std(0).numpy()).all()
+    assert tg.tensor([1.5]).var(unbiased=False).item() == 0.0
+
+
+def test_std_of_constant_data_has_zero_gradient_like_pytorch():
+    # sqrt's derivative at 0 is inf; PyTorch's std backward gives 0 there, not inf * 0 = nan
+    x = tg.tensor([[1.0, 2.0], [3.0, 3.0]], requires_grad=True)
+    s = x.std(dim=-1)
+    np.testing.assert_allclose(s.detach().numpy(), [np.sqrt(0.5), 0.0])
+    s.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [[-np.sqrt(0.5), np.sqrt(0.5)], [0.0, 0.0]], rtol=1e-6)
+    y = tg.tensor([1.0, 1.0, 1.0], requires_grad=True)
+    y.std(unbiased=False).backward()
+    np.testing.assert_array_equal(y.grad.numpy(), [0.0, 0.0, 0.0])
+
+
 def test_int_and_bool_tensors_cannot_require_grad():
     with pytest.raises(RuntimeError, match="floating point"):
         tg.tensor([1, 2], requires_grad=True)

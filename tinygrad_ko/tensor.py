@@ -528,7 +528,9 @@ class Tensor:
     def __truediv__(self, other: Any) -> Tensor:
         if type(other) in _SCALAR_TYPES:
             base = self._as_float()
-            return E.MulScalar.apply(base, c=1.0 / other) if other != 0 else E.Mul.apply(base, _const_like(other, base))
+            if other != 0:
+                return E.MulScalar.apply(base, c=1.0 / other)
+            return E.Div.apply(base, _const_like(other, base))  # x / 0: inf, -inf or nan, as in PyTorch
         a, b = self._operands(other)
         if a._data.dtype.kind != "f":
             a, b = a._as_float(), b._as_float()
@@ -809,7 +811,14 @@ class Tensor:
         return (centered * centered).sum(dim=axes, keepdim=keepdim) / builtins.max(n - correction, 0)
 
     def std(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, correction: Any = None) -> Tensor:
-        return self.var(dim, unbiased=unbiased, keepdim=keepdim, correction=correction).sqrt()
+        v = self.var(dim, unbiased=unbiased, keepdim=keepdim, correction=correction)
+        flat = v._data == 0
+        if not flat.any():
+            return v.sqrt()
+        # zero variance (constant data): std 0 with gradient 0, as PyTorch's std backward gives,
+        # not sqrt's 1/(2*0) = inf times a zero derivative of var = nan
+        zero = _make(np.asarray(flat))
+        return where(zero, 0.0, where(zero, 1.0, v).sqrt())
 
     def prod(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         return R.Prod.apply(self, axes=_axes(dim, self._data.ndim), keepdim=keepdim)
