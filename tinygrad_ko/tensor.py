@@ -1331,9 +1331,7 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False, device: An
         if arr.dtype.kind == "f":
             # Python floats are float32 (the default dtype); NumPy float scalars keep their own
             # type, and in a list they promote with it, as in PyTorch (np.float64 -> float64)
-            if isinstance(data, np.generic):
-                pass
-            elif arr.dtype != _FLOAT32:
+            if arr.dtype != _FLOAT32 and not isinstance(data, np.generic):
                 arr = arr.astype(_list_float_dtype(data))
         elif arr.dtype.kind in "iu" and not isinstance(data, np.generic):
             arr = arr.astype(_INT64)
