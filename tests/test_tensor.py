@@ -203,6 +203,34 @@ def test_repr_like_pytorch():
     assert "grad_fn=<SumBackward>" in repr((x * x).sum())
 
 
+def test_repr_layout_like_pytorch():
+    # strings printed by PyTorch 2.13 (dtype names aside): common widths, sci mode, summaries,
+    # wrapped rows, blank lines between 3-D blocks
+    cases = [
+        (tg.arange(12.0).reshape(3, 4), "tensor([[ 0.,  1.,  2.,  3.],\n        [ 4.,  5.,  6.,  7.],\n        [ 8.,  9., 10., 11.]])"),
+        (tg.tensor([0.001, 1000.0]), "tensor([1.0000e-03, 1.0000e+03])"),
+        (tg.tensor([-1.5, 2.0, -3.25]), "tensor([-1.5000,  2.0000, -3.2500])"),
+        (tg.tensor([True, False]), "tensor([ True, False])"),
+        (tg.arange(2000), "tensor([   0,    1,    2,  ..., 1997, 1998, 1999])"),
+        (tg.tensor([float("nan"), 1.0, float("inf")]), "tensor([nan, 1., inf])"),
+        (tg.zeros(2, 0, dtype=tg.int64), "tensor([], size=(2, 0), dtype=tinygrad_ko.int64)"),
+        (tg.ones(2, 3, dtype=tg.float64), "tensor([[1., 1., 1.],\n        [1., 1., 1.]], dtype=tinygrad_ko.float64)"),
+        (tg.arange(1000.0).reshape(10, 100)[:2, :30],
+         "tensor([[  0.,   1.,   2.,   3.,   4.,   5.,   6.,   7.,   8.,   9.,  10.,  11.,\n"
+         "          12.,  13.,  14.,  15.,  16.,  17.,  18.,  19.,  20.,  21.,  22.,  23.,\n"
+         "          24.,  25.,  26.,  27.,  28.,  29.],\n"
+         "        [100., 101., 102., 103., 104., 105., 106., 107., 108., 109., 110., 111.,\n"
+         "         112., 113., 114., 115., 116., 117., 118., 119., 120., 121., 122., 123.,\n"
+         "         124., 125., 126., 127., 128., 129.]])"),
+        (tg.arange(24.0).reshape(2, 3, 4) / 7,
+         "tensor([[[0.0000, 0.1429, 0.2857, 0.4286],\n         [0.5714, 0.7143, 0.8571, 1.0000],\n"
+         "         [1.1429, 1.2857, 1.4286, 1.5714]],\n\n        [[1.7143, 1.8571, 2.0000, 2.1429],\n"
+         "         [2.2857, 2.4286, 2.5714, 2.7143],\n         [2.8571, 3.0000, 3.1429, 3.2857]]])"),
+    ]
+    for t, expected in cases:
+        assert repr(t) == expected
+
+
 def test_data_is_detached_and_shares_storage():
     p = tg.ones(3, requires_grad=True)
     (p * 2).sum().backward()

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _printing
 from . import dtypes as _dt
 from .autograd import api as _api
 from .autograd import function as _function
@@ -172,32 +173,6 @@ def _split_int_selects(idx: tuple) -> tuple[tuple, tuple] | None:
     return tuple(first), tuple(i for i in idx if type(i) is not int)
 
 
-def _format_array(arr: np.ndarray) -> str:
-    kind = arr.dtype.kind
-    if arr.size == 0:
-        return "[]"
-    if kind == "f":
-        finite = arr[np.isfinite(arr)]
-        if finite.size and np.all(finite == np.round(finite)) and np.abs(finite).max() < 1e8:
-            def fmt(x: float) -> str:
-                return f"{x:.0f}." if np.isfinite(x) else str(x)
-        else:
-            big = finite.size and (np.abs(finite).max() >= 1e8 or 0 < np.abs(finite[finite != 0]).min(initial=1) < 1e-4)
-            def fmt(x: float) -> str:
-                if not np.isfinite(x):
-                    return str(x)
-                return f"{x:.4e}" if big else f"{x:.4f}"
-        formatter = {"float_kind": fmt}
-    elif kind == "b":
-        formatter = {"bool": lambda x: "True" if x else "False"}
-    else:
-        formatter = None
-    return np.array2string(
-        arr, separator=", ", prefix="tensor(", formatter=formatter, threshold=1000, edgeitems=3,
-        max_line_width=80,
-    )
-
-
 class Tensor:
     """A multi-dimensional array with reverse-mode autograd, shaped like ``torch.Tensor``."""
 
@@ -315,19 +290,19 @@ class Tensor:
 
     def __repr__(self) -> str:
         arr = self._data
-        body = _format_array(arr)
-        extra = ""
+        body = _printing.tensor_body(arr, len("tensor("))
+        suffixes = []
         default = _FLOAT32 if arr.dtype.kind == "f" else _INT64 if arr.dtype.kind in "iu" else _BOOL
-        if arr.dtype != default or arr.size == 0:
-            if arr.size == 0:
-                extra += f", size={tuple(arr.shape)}" if arr.ndim > 1 else ""
-            if arr.dtype != default:
-                extra += f", dtype={self.dtype!r}"
+        if arr.size == 0 and arr.ndim > 1:
+            suffixes.append(f"size={tuple(arr.shape)}")
+        # an empty tensor has no values to tell int64 or bool from float: its dtype is shown
+        if arr.dtype != default or (arr.size == 0 and arr.dtype != _FLOAT32):
+            suffixes.append(f"dtype={self.dtype!r}")
         if self.grad_fn is not None:
-            extra += f", grad_fn=<{self.grad_fn.name()}>"
+            suffixes.append(f"grad_fn=<{self.grad_fn.name()}>")
         elif self.requires_grad:
-            extra += ", requires_grad=True"
-        return f"tensor({body}{extra})"
+            suffixes.append("requires_grad=True")
+        return _printing.with_suffixes("tensor(" + body, suffixes, len("tensor("))
 
     __str__ = __repr__
 
