@@ -213,6 +213,20 @@ def timed_loop(fn: Callable[[], Any], iters: int) -> Callable[[], float]:
     return sample
 
 
+def calibrated(fn: Callable[[], Any], target_s: float) -> Callable[[], float]:
+    """A sample that calls ``fn`` enough times to take about ``target_s`` seconds; returns s/call."""
+    fn()
+    t0 = time.perf_counter()
+    fn()
+    once = max(time.perf_counter() - t0, 1e-7)
+    return timed_loop(fn, max(1, int(target_s / once)))
+
+
+def gflops(flops: float) -> dict[str, Callable[[float], str]]:
+    """A ``Report.table`` extra column: the rate of ``flops`` per call, for tables in ms per call."""
+    return {"gflops": lambda ms: f"{flops / (ms * 1e-3) / 1e9:7.1f} GFLOP/s"}
+
+
 # ---- results --------------------------------------------------------------------------------------
 class Report:
     """Collects measurements and PASS/FAIL targets; prints tables; writes JSON."""

@@ -12,9 +12,7 @@ second layer, against the one im2col product that layer's forward needs in NumPy
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -44,18 +42,6 @@ def _operand(rng: np.random.Generator, shape: tuple[int, int], transposed: bool)
     return rng.standard_normal(shape, dtype=F32)
 
 
-def _calibrated(fn: Callable[[], Any], target_s: float) -> Callable[[], float]:
-    fn()
-    t0 = C.now()
-    fn()
-    once = max(C.now() - t0, 1e-7)
-    return C.timed_loop(fn, max(1, int(target_s / once)))
-
-
-def _gflops(flops: float) -> dict[str, Callable[[float], str]]:
-    return {"gflops": lambda ms: f"{flops / (ms * 1e-3) / 1e9:.0f} GFLOP/s"}
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = C.make_parser(__doc__.split("\n\n")[0], default_repeats=7)
     args = parser.parse_args(argv)
@@ -72,15 +58,15 @@ def main(argv: list[str] | None = None) -> int:
             sa, sb = (min(sa[0], 64), min(sa[1], 64)), (min(sb[0], 64), min(sb[1], 64))
         a, b = _operand(rng, sa, ta), _operand(rng, sb, tb)
         out = np.empty((sa[0], sb[1]), dtype=F32)
-        fns = {NUMPY: _calibrated(lambda a=a, b=b, out=out: np.matmul(a, b, out=out), target_s)}
+        fns = {NUMPY: C.calibrated(lambda a=a, b=b, out=out: np.matmul(a, b, out=out), target_s)}
         if torch is not None:
             at, bt = torch.from_numpy(a.T).T if ta else torch.from_numpy(a), torch.from_numpy(b.T).T if tb \
                 else torch.from_numpy(b)
             tout = torch.empty((sa[0], sb[1]))
             assert at.shape == tuple(sa) and bt.shape == tuple(sb)
-            fns[C.TORCH] = _calibrated(lambda at=at, bt=bt, tout=tout: torch.matmul(at, bt, out=tout), target_s)
+            fns[C.TORCH] = C.calibrated(lambda at=at, bt=bt, tout=tout: torch.matmul(at, bt, out=tout), target_s)
         report.table(key, f"{what}, ms/call", C.round_robin(fns, repeats), unit="ms", scale=1e3,
-                     extra=_gflops(2.0 * sa[0] * sa[1] * sb[1]))
+                     extra=C.gflops(2.0 * sa[0] * sa[1] * sb[1]))
     if torch is not None:
         n, c, hw, o = (8, 8, 14, 16) if args.quick else (64, 32, 14, 64)
         x = rng.standard_normal((n, c, hw, hw), dtype=F32)
@@ -90,13 +76,13 @@ def main(argv: list[str] | None = None) -> int:
         wk = rng.standard_normal((c * 9 + 1, o), dtype=F32)
         prod = np.empty((n * hw * hw, o), dtype=F32)
         fns = {
-            NUMPY: _calibrated(lambda: np.matmul(col, wk, out=prod), target_s),
-            C.TORCH: _calibrated(lambda: torch.nn.functional.conv2d(xt, wt, padding=1), target_s),
+            NUMPY: C.calibrated(lambda: np.matmul(col, wk, out=prod), target_s),
+            C.TORCH: C.calibrated(lambda: torch.nn.functional.conv2d(xt, wt, padding=1), target_s),
         }
         report.table("conv2_whole_vs_product",
                      f"conv2 {n}x{c}x{hw}x{hw} -> {o}: NumPy's im2col product alone vs torch's whole conv2d "
                      "forward (oneDNN), ms/call", C.round_robin(fns, repeats), unit="ms", scale=1e3,
-                     extra=_gflops(2.0 * n * hw * hw * c * 9 * o))
+                     extra=C.gflops(2.0 * n * hw * hw * c * 9 * o))
     return report.summary()
 
 

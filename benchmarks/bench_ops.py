@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -28,16 +27,6 @@ import tinygrad_ko as tg  # noqa: E402
 import tinygrad_ko.nn.functional as TF  # noqa: E402
 
 F32 = np.float32
-
-
-def calibrated(fn: Callable[[], Any], target_s: float) -> Callable[[], float]:
-    """A sample that calls ``fn`` enough times to take about ``target_s`` seconds; returns s/call."""
-    fn()
-    t0 = time.perf_counter()
-    fn()
-    once = max(time.perf_counter() - t0, 1e-7)
-    iters = max(1, int(target_s / once))
-    return C.timed_loop(fn, iters)
 
 
 def tg_conv2d() -> Callable[..., Any]:
@@ -64,12 +53,12 @@ def bench_chain(report: C.Report, torch: Any, repeats: int, steps: int, target_s
 
     x_np = np.ones(1, dtype=F32)
     fwd: dict[str, Callable[[], float]] = {
-        C.TG: calibrated(tg_fwd, target_s),
-        C.FLOOR: calibrated(lambda: NF.chain_forward(x_np, steps), target_s),
+        C.TG: C.calibrated(tg_fwd, target_s),
+        C.FLOOR: C.calibrated(lambda: NF.chain_forward(x_np, steps), target_s),
     }
     fwd_bwd: dict[str, Callable[[], float]] = {
-        C.TG: calibrated(tg_fwd_bwd, target_s),
-        C.FLOOR: calibrated(lambda: NF.chain_forward_backward(x_np, steps), target_s),
+        C.TG: C.calibrated(tg_fwd_bwd, target_s),
+        C.FLOOR: C.calibrated(lambda: NF.chain_forward_backward(x_np, steps), target_s),
     }
     if torch is not None:
         x_t = torch.ones(1, requires_grad=True)
@@ -85,8 +74,8 @@ def bench_chain(report: C.Report, torch: Any, repeats: int, steps: int, target_s
             x_t.grad = None
             t_fwd().backward(seed_t)
 
-        fwd[C.TORCH] = calibrated(t_fwd, target_s)
-        fwd_bwd[C.TORCH] = calibrated(t_fwd_bwd, target_s)
+        fwd[C.TORCH] = C.calibrated(t_fwd, target_s)
+        fwd_bwd[C.TORCH] = C.calibrated(t_fwd_bwd, target_s)
 
     scale = 1e6 / n_ops
     title = f"per-op overhead: chain of {steps} x (x*1.0001 + 0.0001) on 1 element ({n_ops} ops), us/op"
@@ -103,11 +92,6 @@ def bench_chain(report: C.Report, torch: Any, repeats: int, steps: int, target_s
         report.target("per-op overhead, forward+backward, tinygrad_ko / torch", None, 1.0, why="torch not installed")
 
 
-def _gflops(flops: float) -> dict[str, Callable[[float], str]]:
-    # the table's medians are in ms per call
-    return {"gflops": lambda ms: f"{flops / (ms * 1e-3) / 1e9:7.1f} GFLOP/s"}
-
-
 def bench_matmul(report: C.Report, torch: Any, repeats: int, target_s: float, rng: np.random.Generator,
                  m: int = 128) -> None:
     k, n = 784, 512
@@ -120,8 +104,8 @@ def bench_matmul(report: C.Report, torch: Any, repeats: int, target_s: float, rn
         a_tg.grad = b_tg.grad = None
         (a_tg @ b_tg).backward(g_tg)
 
-    fwd = {C.TG: calibrated(lambda: a_tg @ b_tg, target_s), C.FLOOR: calibrated(lambda: a @ b, target_s)}
-    fb = {C.TG: calibrated(tg_fb, target_s), C.FLOOR: calibrated(lambda: NF.matmul_forward_backward(a, b, g), target_s)}
+    fwd = {C.TG: C.calibrated(lambda: a_tg @ b_tg, target_s), C.FLOOR: C.calibrated(lambda: a @ b, target_s)}
+    fb = {C.TG: C.calibrated(tg_fb, target_s), C.FLOOR: C.calibrated(lambda: NF.matmul_forward_backward(a, b, g), target_s)}
     if torch is not None:
         a_t = torch.tensor(a, requires_grad=True)
         b_t = torch.tensor(b, requires_grad=True)
@@ -131,13 +115,13 @@ def bench_matmul(report: C.Report, torch: Any, repeats: int, target_s: float, rn
             a_t.grad = b_t.grad = None
             (a_t @ b_t).backward(g_t)
 
-        fwd[C.TORCH] = calibrated(lambda: a_t @ b_t, target_s)
-        fb[C.TORCH] = calibrated(t_fb, target_s)
+        fwd[C.TORCH] = C.calibrated(lambda: a_t @ b_t, target_s)
+        fb[C.TORCH] = C.calibrated(t_fb, target_s)
     flops = 2.0 * m * k * n
     report.table("matmul_forward", f"matmul ({m},{k}) @ ({k},{n}), forward, ms/call", C.round_robin(fwd, repeats),
-                 unit="ms", scale=1e3, extra=_gflops(flops))
+                 unit="ms", scale=1e3, extra=C.gflops(flops))
     report.table("matmul_forward_backward", f"matmul ({m},{k}) @ ({k},{n}), forward + backward (both grads), ms/call",
-                 C.round_robin(fb, repeats), unit="ms", scale=1e3, extra=_gflops(3 * flops))
+                 C.round_robin(fb, repeats), unit="ms", scale=1e3, extra=C.gflops(3 * flops))
 
 
 def bench_conv(report: C.Report, torch: Any, repeats: int, target_s: float, rng: np.random.Generator,
@@ -163,9 +147,9 @@ def bench_conv(report: C.Report, torch: Any, repeats: int, target_s: float, rng:
     floor_conv = NF.Conv2d(w, b, pad, need_input_grad=input_grad)
     x_nhwc = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
     g_nhwc = np.ascontiguousarray(g.transpose(0, 2, 3, 1))
-    fwd = {C.TG: calibrated(tg_f, target_s), C.FLOOR: calibrated(lambda: floor_conv.forward(x_nhwc), target_s)}
-    fb = {C.TG: calibrated(tg_fb, target_s),
-          C.FLOOR: calibrated(lambda: NF.conv_forward_backward(floor_conv, x_nhwc, g_nhwc), target_s)}
+    fwd = {C.TG: C.calibrated(tg_f, target_s), C.FLOOR: C.calibrated(lambda: floor_conv.forward(x_nhwc), target_s)}
+    fb = {C.TG: C.calibrated(tg_fb, target_s),
+          C.FLOOR: C.calibrated(lambda: NF.conv_forward_backward(floor_conv, x_nhwc, g_nhwc), target_s)}
     if torch is not None:
         tnf = torch.nn.functional
         x_t = torch.tensor(x, requires_grad=input_grad)
@@ -175,15 +159,15 @@ def bench_conv(report: C.Report, torch: Any, repeats: int, target_s: float, rng:
             x_t.grad = w_t.grad = b_t.grad = None
             tnf.conv2d(x_t, w_t, b_t, padding=pad).backward(g_t)
 
-        fwd[C.TORCH] = calibrated(lambda: tnf.conv2d(x_t, w_t, b_t, padding=pad), target_s)
-        fb[C.TORCH] = calibrated(t_fb, target_s)
+        fwd[C.TORCH] = C.calibrated(lambda: tnf.conv2d(x_t, w_t, b_t, padding=pad), target_s)
+        fb[C.TORCH] = C.calibrated(t_fb, target_s)
     flops = 2.0 * n * hw * hw * o * c * k * k
     what = f"conv2d {n}x{c}x{hw}x{hw}, {o} filters 3x3 pad 1"
     report.table(f"{key}_forward", f"{what}, forward, ms/call", C.round_robin(fwd, repeats), unit="ms", scale=1e3,
-                 extra=_gflops(flops))
+                 extra=C.gflops(flops))
     grads = "input+weight+bias grads" if input_grad else "weight+bias grads (input is data)"
     report.table(f"{key}_forward_backward", f"{what}, forward + backward ({grads}), ms/call",
-                 C.round_robin(fb, repeats), unit="ms", scale=1e3, extra=_gflops((3 if input_grad else 2) * flops))
+                 C.round_robin(fb, repeats), unit="ms", scale=1e3, extra=C.gflops((3 if input_grad else 2) * flops))
 
 
 def bench_cross_entropy(report: C.Report, torch: Any, repeats: int, target_s: float, rng: np.random.Generator,
@@ -197,9 +181,9 @@ def bench_cross_entropy(report: C.Report, torch: Any, repeats: int, target_s: fl
         l_tg.grad = None
         TF.cross_entropy(l_tg, y_tg).backward()
 
-    fwd = {C.TG: calibrated(lambda: TF.cross_entropy(l_tg, y_tg), target_s),
-           C.FLOOR: calibrated(lambda: NF.cross_entropy_forward(logits, y), target_s)}
-    fb = {C.TG: calibrated(tg_fb, target_s), C.FLOOR: calibrated(lambda: NF.cross_entropy(logits, y), target_s)}
+    fwd = {C.TG: C.calibrated(lambda: TF.cross_entropy(l_tg, y_tg), target_s),
+           C.FLOOR: C.calibrated(lambda: NF.cross_entropy_forward(logits, y), target_s)}
+    fb = {C.TG: C.calibrated(tg_fb, target_s), C.FLOOR: C.calibrated(lambda: NF.cross_entropy(logits, y), target_s)}
     if torch is not None:
         tnf = torch.nn.functional
         l_t, y_t = torch.tensor(logits, requires_grad=True), torch.tensor(y)
@@ -208,8 +192,8 @@ def bench_cross_entropy(report: C.Report, torch: Any, repeats: int, target_s: fl
             l_t.grad = None
             tnf.cross_entropy(l_t, y_t).backward()
 
-        fwd[C.TORCH] = calibrated(lambda: tnf.cross_entropy(l_t, y_t), target_s)
-        fb[C.TORCH] = calibrated(t_fb, target_s)
+        fwd[C.TORCH] = C.calibrated(lambda: tnf.cross_entropy(l_t, y_t), target_s)
+        fb[C.TORCH] = C.calibrated(t_fb, target_s)
     report.table("cross_entropy_forward", f"cross_entropy on ({n},{classes}) logits, forward, us/call",
                  C.round_robin(fwd, repeats), unit="us", scale=1e6)
     report.table("cross_entropy_forward_backward", f"cross_entropy on ({n},{classes}) logits, forward + backward, us/call",

@@ -21,9 +21,7 @@ and the two totals; no targets.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -89,14 +87,6 @@ class Winograd:
         return self.scatter(self.transform_output(self.products(self.transform_input())))
 
 
-def _calibrated(fn: Callable[[], Any], target_s: float) -> Callable[[], float]:
-    fn()
-    t0 = C.now()
-    fn()
-    once = max(C.now() - t0, 1e-7)
-    return C.timed_loop(fn, max(1, int(target_s / once)))
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = C.make_parser(__doc__.split("\n\n")[0], default_repeats=7)
     args = parser.parse_args(argv)
@@ -131,13 +121,13 @@ def main(argv: list[str] | None = None) -> int:
         "scatter to NCHW + bias": lambda: win.scatter(y),
     }
     print("\nparts (ms per call, each alone, median of the rounds):")
-    part_times = C.round_robin({k: _calibrated(f, target_s) for k, f in parts.items()}, repeats)
+    part_times = C.round_robin({k: C.calibrated(f, target_s) for k, f in parts.items()}, repeats)
     for k, ts in part_times.items():
         print(f"  {k:<24} {sorted(ts)[len(ts) // 2] * 1e3:8.3f}")
     report.results["parts_ms"] = {k: sorted(ts)[len(ts) // 2] * 1e3 for k, ts in part_times.items()}
     totals = {
-        "tinygrad_ko conv2d": _calibrated(lambda: TF.conv2d(xt, wt, bt, padding=1), target_s),
-        "winograd prototype": _calibrated(lambda: win(x), target_s),
+        "tinygrad_ko conv2d": C.calibrated(lambda: TF.conv2d(xt, wt, bt, padding=1), target_s),
+        "winograd prototype": C.calibrated(lambda: win(x), target_s),
     }
     report.table("forward", f"conv2d {n}x{c}x{hw}x{hw} -> {o} forward, ms/call", C.round_robin(totals, repeats),
                  unit="ms", scale=1e3)
