@@ -99,21 +99,16 @@ def run_backward(
                 if e is None or g is None:  # no input there, or no gradient for it
                     continue
                 eid = id(e)
-                if isinstance(e, Tensor):  # a leaf (Tensor or a subclass such as nn.Parameter)
-                    if g._data.shape != e._data.shape:
-                        _bad_gradient(node, edges, e, g)
-                    if eid in pending:  # a later gradient for e: sum it
-                        pending[eid] = pending[eid] + g
-                    else:  # e's first gradient
-                        pending[eid] = g
+                leaf = isinstance(e, Tensor)  # a leaf (Tensor or a subclass such as nn.Parameter)
+                if g._data.shape != (e._data.shape if leaf else e._out_shape):
+                    _bad_gradient(node, edges, e, g)
+                if eid in pending:  # a later gradient for e: sum it
+                    pending[eid] = pending[eid] + g
+                else:  # e's first gradient (for most nodes the only one)
+                    pending[eid] = g
+                    if leaf:
                         leaves.append(e)
-                else:
-                    if g._data.shape != e._out_shape:
-                        _bad_gradient(node, edges, e, g)
-                    if eid in pending:
-                        pending[eid] = pending[eid] + g
-                    else:  # for most nodes the first gradient is the only one
-                        pending[eid] = g
+                    else:
                         heappush(heap, (-e._seq, eid, e))
         # every node has run, so the leaves' gradients are complete
         for leaf in leaves:

@@ -304,10 +304,6 @@ class Function:
                 saved.array = out._data
                 counter = out._version
                 versions.append((counter, counter.value, None))
-            elif item is arrays[0]:  # the first input (the one most ops save): no search
-                saved = inputs[0]
-                counter = saved._version
-                versions.append((counter, counter.value, saved))
             else:
                 for saved, arr in zip(inputs, arrays):
                     if item is arr:
