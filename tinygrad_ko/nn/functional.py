@@ -306,8 +306,7 @@ def cross_entropy(
         raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     if input._data.dtype.kind != "f":
         raise RuntimeError(f"{op}: expected floating point logits, got {input.dtype}")
-    in_shape = input._data.shape
-    rows, n_cls = (input, in_shape[1]) if len(in_shape) == 2 else _to_rows(input, op)
+    rows, n_cls = _to_rows(input, op)
     if n_cls == 0:
         raise ValueError(f"{op}: the input has no classes (shape {tuple(input.shape)})")
     w = None if weight is None else _class_weight(weight, n_cls, input._data.dtype, op)

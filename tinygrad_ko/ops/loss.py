@@ -137,8 +137,8 @@ class CrossEntropy(Function):
         make = _fn._make
         scale = np.ones(m_rows, dtype=dt)
         if ctx.reduction == "mean":
-            with np.errstate(invalid="ignore", divide="ignore"):
-                scale /= ctx.denom
+            n = ctx.denom
+            scale = scale / n if n else _divide_by_zero(scale, n)
         if ctx.valid is not None:
             scale = np.where(ctx.valid, scale, dt.type(0))
         coef_t = (grad * make(scale)).reshape(m_rows, 1)
@@ -177,8 +177,8 @@ class NLLLoss(Function):
         scatter = np.zeros((m_rows, ctx.n_cls), dtype=dt)
         w = -ctx.w_t
         if ctx.reduction == "mean":
-            with np.errstate(invalid="ignore", divide="ignore"):
-                w = w / ctx.denom
+            n = ctx.denom
+            w = w / n if n else _divide_by_zero(w, n)
             w = np.where(ctx.valid, w, dt.type(0))  # ignored rows: 0 even when all are (0 / 0)
         scatter[np.arange(m_rows), ctx.t] = w
         g = grad.reshape(m_rows, 1) if grad.ndim == 1 else grad
