@@ -1201,8 +1201,8 @@ class Tensor:
         return self
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        idx, _ = _to_index(index)
-        split = _split_int_selects(idx)
+        idx, basic = _to_index(index)
+        split = None if basic else _split_int_selects(idx)
         if split is not None:
             # PyTorch's order (see _split_int_selects): the same elements as x[ints][rest] = value
             flat = np.arange(self._data.size).reshape(self._data.shape)
