@@ -10,30 +10,8 @@ from typing import Any
 
 from . import _alloc, autograd
 from ._parallel import get_num_threads, set_num_threads
-from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from .dtypes import (
-    bool_,
-    double,
-    dtype,
-    float16,
-    float32,
-    float64,
-    half,
-    int8,
-    int16,
-    int32,
-    int64,
-    long,
-    short,
-    uint8,
-)
-from .dtypes import float as float  # noqa: PLC0414
-from .dtypes import int as int  # noqa: PLC0414
-from .random import initial_seed, manual_seed
-from .serialization import load, save
-from .tensor import (
+from .api import (
     Size,
-    Tensor,
     arange,
     as_tensor,
     cat,
@@ -61,6 +39,28 @@ from .tensor import (
     zeros,
     zeros_like,
 )
+from .api.dtypes import (
+    bool_,
+    double,
+    dtype,
+    float16,
+    float32,
+    float64,
+    half,
+    int8,
+    int16,
+    int32,
+    int64,
+    long,
+    short,
+    uint8,
+)
+from .api.dtypes import float as float
+from .api.dtypes import int as int
+from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .random import initial_seed, manual_seed
+from .serialization import load, save
+from .tensor import Tensor
 
 # glibc keeps freed large buffers for reuse instead of unmapping them (see _alloc; a no-op elsewhere)
 _alloc.tune_malloc()

@@ -96,8 +96,8 @@ def build_optimizer(name: str, params: Any, lr: float) -> Any:
 
 
 def evaluate_model(model: Any, x: np.ndarray, y: np.ndarray, batch_size: int = 1000) -> float:
+    from .api.creation import from_numpy
     from .autograd import no_grad
-    from .tensor import from_numpy
 
     model.eval()
     correct = 0
@@ -111,10 +111,10 @@ def evaluate_model(model: Any, x: np.ndarray, y: np.ndarray, batch_size: int = 1
 
 def cmd_train(args: argparse.Namespace) -> int:
     from . import manual_seed, serialization
+    from .api.creation import from_numpy
     from .data import DataLoader, TensorDataset
     from .learner import DataLoaders, Learner, accuracy
     from .nn import functional as F
-    from .tensor import from_numpy
 
     opt_name, lr, batch_size, epochs, one_cycle = DEFAULTS[args.model]
     opt_name = args.opt or opt_name
@@ -180,8 +180,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_graph(args: argparse.Namespace) -> int:
     from . import manual_seed, viz
+    from .api.creation import randint, randn
     from .nn import functional as F
-    from .tensor import randint, randn
 
     manual_seed(0)
     model = build_model(args.model, 10)

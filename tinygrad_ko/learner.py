@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 
 from . import serialization
+from .api.creation import cat
 from .autograd.grad_mode import no_grad
-from .tensor import Tensor, cat
+from .tensor import Tensor
 
 __all__ = [
     "DataLoaders", "Learner", "Recorder", "Callback", "accuracy", "error_rate", "batch_accuracy",

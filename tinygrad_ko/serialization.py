@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from .tensor import Tensor, from_numpy
+from .api.creation import from_numpy
+from .tensor import Tensor
 
 _META_KEY = "__tinygrad_ko_meta__"
 

@@ -29,7 +29,7 @@ from typing import Any
 import graphviz
 import numpy as np
 
-from .autograd.function import Function, _SavedOutput
+from .autograd.function import Function, SavedOutput
 from .tensor import Tensor
 
 __all__ = ["ComputationGraph", "GraphvizNotFoundError", "INSTALL_HINT", "draw_graph", "render"]
@@ -453,7 +453,7 @@ def _saved_lines(node: Function) -> list[str]:
             continue
         if isinstance(item, Tensor):
             lines.append(f"saved input {_shape(item._data.shape)}")
-        elif isinstance(item, _SavedOutput):
+        elif isinstance(item, SavedOutput):
             lines.append(f"saved output {_shape(item.array.shape)}")
         elif isinstance(item, np.ndarray):
             lines.append(f"saved array {_shape(item.shape)}")

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from .function import anomaly_state
+
+class _AnomalyState:
+    __slots__ = ("enabled",)
+
+    def __init__(self) -> None:
+        self.enabled = False
+
+
+state = _AnomalyState()
 
 
 class detect_anomaly:  # noqa: N801
@@ -13,11 +21,11 @@ class detect_anomaly:  # noqa: N801
         self.check_nan = check_nan
 
     def __enter__(self) -> None:
-        self._prev = anomaly_state.enabled
-        anomaly_state.enabled = self.check_nan
+        self._prev = state.enabled
+        state.enabled = self.check_nan
 
     def __exit__(self, *exc: object) -> None:
-        anomaly_state.enabled = self._prev
+        state.enabled = self._prev
 
 
 class set_detect_anomaly(detect_anomaly):  # noqa: N801
@@ -25,9 +33,9 @@ class set_detect_anomaly(detect_anomaly):  # noqa: N801
 
     def __init__(self, mode: bool) -> None:
         super().__init__(mode)
-        self._prev = anomaly_state.enabled
-        anomaly_state.enabled = bool(mode)
+        self._prev = state.enabled
+        state.enabled = bool(mode)
 
 
 def is_anomaly_enabled() -> bool:
-    return anomaly_state.enabled
+    return state.enabled

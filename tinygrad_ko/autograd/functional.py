@@ -7,8 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from . import function as _fn
-from .api import grad
+from ..ops.movement import Cat
+from ..tensor import wrap
+from .engine import grad
 
 
 def _prep(inputs: Any) -> tuple[tuple[Any, ...], bool]:
@@ -22,24 +23,22 @@ def vjp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool
     xs, single = _prep(inputs)
     out = func(*xs)
     gs = grad(out, xs, grad_outputs=v, create_graph=create_graph, allow_unused=True)
-    gs = tuple(g if g is not None else _fn._make(np.zeros_like(x._data)) for g, x in zip(gs, xs))
+    gs = tuple(g if g is not None else wrap(np.zeros_like(x._data)) for g, x in zip(gs, xs))
     return (out if create_graph else out.detach()), (gs[0] if single else gs)
 
 
 def jacobian(func: Callable[..., Any], inputs: Any, create_graph: bool = False) -> Any:
     """Full Jacobian of a single-output function: shape out.shape + input.shape."""
-    from ..tensor import stack
-
     xs, single = _prep(inputs)
     out = func(*xs)
     rows: list[list[Any]] = [[] for _ in xs]
     for k in range(out._data.size):
         seed = np.zeros(out._data.shape, dtype=out._data.dtype)
         seed.reshape(-1)[k] = 1
-        gs = grad(out, xs, grad_outputs=_fn._make(seed), retain_graph=True, create_graph=create_graph, allow_unused=True)
+        gs = grad(out, xs, grad_outputs=wrap(seed), retain_graph=True, create_graph=create_graph, allow_unused=True)
         for i, (g, x) in enumerate(zip(gs, xs)):
-            rows[i].append(g if g is not None else _fn._make(np.zeros_like(x._data)))
-    jacs = tuple(stack(r).reshape(*out._data.shape, *x._data.shape) for r, x in zip(rows, xs))
+            rows[i].append(g if g is not None else wrap(np.zeros_like(x._data)))
+    jacs = tuple(Cat.apply(*[g.reshape(1, *x._data.shape) for g in r], dim=0).reshape(*out._data.shape, *x._data.shape) for r, x in zip(rows, xs))
     return jacs[0] if single else jacs
 
 
@@ -59,7 +58,7 @@ def hvp(func: Callable[..., Any], inputs: Any, v: Any) -> tuple[Any, Any]:
     vs = (v,) if single else tuple(v)
     out = func(*xs)
     gs = grad(out, xs, create_graph=True)
-    dot = sum(((g * vi).sum() for g, vi in zip(gs, vs)), start=_fn._make(np.zeros((), dtype=out._data.dtype)))
+    dot = sum(((g * vi).sum() for g, vi in zip(gs, vs)), start=wrap(np.zeros((), dtype=out._data.dtype)))
     hv = grad(dot, xs, allow_unused=True)
-    hv = tuple(h if h is not None else _fn._make(np.zeros_like(x._data)) for h, x in zip(hv, xs))
+    hv = tuple(h if h is not None else wrap(np.zeros_like(x._data)) for h, x in zip(hv, xs))
     return out.detach(), (hv[0] if single else hv)

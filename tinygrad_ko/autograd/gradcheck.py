@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from . import function as _fn
-from .api import grad as _grad
+from ..tensor import Tensor, wrap
+from .engine import grad as _grad
 
 
 class GradcheckError(RuntimeError):
@@ -18,11 +18,11 @@ class GradcheckError(RuntimeError):
 def _outputs(fn: Callable[..., Any], inputs: Sequence[Any]) -> list[Any]:
     out = fn(*inputs)
     outs = list(out) if isinstance(out, (tuple, list)) else [out]
-    return [o for o in outs if isinstance(o, _fn.Tensor)]
+    return [o for o in outs if isinstance(o, Tensor)]
 
 
 def _numel(t: Any) -> int:
-    return t._data.size if isinstance(t, _fn.Tensor) else 0
+    return t._data.size if isinstance(t, Tensor) else 0
 
 
 def _numerical_jacobians(fn: Callable[..., Any], inputs: Sequence[Any], eps: float) -> list[list[np.ndarray]]:
@@ -31,7 +31,7 @@ def _numerical_jacobians(fn: Callable[..., Any], inputs: Sequence[Any], eps: flo
     outs = _outputs(fn, inputs)
     jac = [[np.zeros((o._data.size, _numel(t))) for t in inputs] for o in outs]
     for i, t in enumerate(inputs):
-        if not (isinstance(t, _fn.Tensor) and t.requires_grad):
+        if not (isinstance(t, Tensor) and t.requires_grad):
             continue
         arr = t._data  # perturb in place (works for non-contiguous views too)
         for k, idx in enumerate(np.ndindex(arr.shape)):
@@ -47,7 +47,7 @@ def _numerical_jacobians(fn: Callable[..., Any], inputs: Sequence[Any], eps: flo
 
 
 def _analytical_jacobians(fn: Callable[..., Any], inputs: Sequence[Any]) -> tuple[list, list]:
-    diff = [t for t in inputs if isinstance(t, _fn.Tensor) and t.requires_grad]
+    diff = [t for t in inputs if isinstance(t, Tensor) and t.requires_grad]
     outs = _outputs(fn, inputs)
     jac = [[np.zeros((o._data.size, _numel(t))) for t in inputs] for o in outs]
     problems: list[str] = []
@@ -57,10 +57,10 @@ def _analytical_jacobians(fn: Callable[..., Any], inputs: Sequence[Any]) -> tupl
         for row in range(out._data.size):
             seed = np.zeros(out._data.shape, dtype=out._data.dtype)
             seed.reshape(-1)[row] = 1
-            grads = _grad(out, diff, grad_outputs=_fn._make(seed), retain_graph=True, allow_unused=True)
+            grads = _grad(out, diff, grad_outputs=wrap(seed), retain_graph=True, allow_unused=True)
             k = 0
             for i, t in enumerate(inputs):
-                if not (isinstance(t, _fn.Tensor) and t.requires_grad):
+                if not (isinstance(t, Tensor) and t.requires_grad):
                     continue
                 g = grads[k]
                 k += 1
@@ -73,8 +73,8 @@ def _analytical_jacobians(fn: Callable[..., Any], inputs: Sequence[Any]) -> tupl
                 else:
                     jac[o][i][row, :] = g._data.reshape(-1)
         # a zero grad_output must give zero grads
-        zero = _fn._make(np.zeros(out._data.shape, dtype=out._data.dtype))
-        for i, g in zip([j for j, t in enumerate(inputs) if isinstance(t, _fn.Tensor) and t.requires_grad],
+        zero = wrap(np.zeros(out._data.shape, dtype=out._data.dtype))
+        for i, g in zip([j for j, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad],
                         _grad(out, diff, grad_outputs=zero, retain_graph=True, allow_unused=True)):
             if g is not None and np.any(g._data != 0):
                 problems.append(f"backward of output {o} is not zero for a zero grad_output (input {i})")
@@ -97,7 +97,7 @@ def gradcheck(
     """
     inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
     for i, t in enumerate(inputs):
-        if isinstance(t, _fn.Tensor) and t.requires_grad and t._data.dtype != np.float64:
+        if isinstance(t, Tensor) and t.requires_grad and t._data.dtype != np.float64:
             msg = f"gradcheck: input {i} is {t.dtype}; gradcheck needs float64 inputs (use .double())"
             if raise_exception:
                 raise GradcheckError(msg)
@@ -140,12 +140,12 @@ def gradgradcheck(
     if grad_outputs is None:
         rng = np.random.default_rng(seed)
         grad_outputs = [
-            _fn._make(rng.standard_normal(o._data.shape)).requires_grad_(True) for o in outs
+            wrap(rng.standard_normal(o._data.shape)).requires_grad_(True) for o in outs
         ]
     else:
         grad_outputs = list(grad_outputs) if isinstance(grad_outputs, (tuple, list)) else [grad_outputs]
     n_in = len(inputs)
-    diff_idx = [i for i, t in enumerate(inputs) if isinstance(t, _fn.Tensor) and t.requires_grad]
+    diff_idx = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
 
     def first_grads(*args: Any) -> tuple[Any, ...]:
         xs, gos = args[:n_in], args[n_in:]

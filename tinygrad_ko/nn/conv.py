@@ -9,9 +9,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .. import dtypes as _dt
+from ..api import dtypes
+from ..api.creation import empty
 from ..ops import conv as C
-from ..tensor import Tensor, empty
+from ..tensor import Tensor
 from . import init
 from .module import Module
 from .parameter import Parameter
@@ -78,7 +79,7 @@ class Conv2d(Module):
             self.padding = _pair(padding)
         self.groups = groups
         self.padding_mode = padding_mode
-        np_dtype = _dt.float32 if dtype is None else dtype
+        np_dtype = dtypes.float32 if dtype is None else dtype
         self.weight = Parameter(empty(out_channels, in_channels // groups, *self.kernel_size, dtype=np_dtype))
         if bias:
             self.bias = Parameter(empty(out_channels, dtype=np_dtype))

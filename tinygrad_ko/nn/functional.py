@@ -12,11 +12,12 @@ from typing import Any
 
 import numpy as np
 
-from ..ops import linear as _linear_ops
+from ..api.creation import as_tensor, where
+from ..api.creation import pad as pad  # F.pad, the same function as tinygrad_ko.pad
+from ..ops import linalg as _linalg_ops
 from ..ops import loss as _loss_ops
 from ..random import default_generator
-from ..tensor import Tensor, _make, as_tensor, where
-from ..tensor import pad as pad  # noqa: PLC0414  (F.pad, same function as tinygrad_ko.pad)
+from ..tensor import Tensor, wrap
 
 _REDUCTIONS = ("mean", "sum", "none")
 _INT64 = np.dtype(np.int64)
@@ -67,14 +68,14 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             "(convert the input with .float(), or the model with .double())"
         )
     if bias is None:
-        return _linear_ops.Linear.apply(x, weight)
+        return _linalg_ops.Linear.apply(x, weight)
     bd = bias._data
     if bd.shape != w_shape[:1] or (bd.dtype is not dtype and bd.dtype != dtype):
         raise RuntimeError(
             f"linear: bias must have shape ({wd.shape[0]},) and dtype {weight.dtype}, got shape "
             f"{tuple(bias._data.shape)} and dtype {bias.dtype}"
         )
-    return _linear_ops.Linear.apply(x, weight, bias)
+    return _linalg_ops.Linear.apply(x, weight, bias)
 
 
 # ---- activations ---------------------------------------------------------------------------------
@@ -127,11 +128,11 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
         return input
     arr = input._data
     if p == 1.0:
-        return input * _make(np.zeros((), dtype=arr.dtype))
+        return input * wrap(np.zeros((), dtype=arr.dtype))
     dt = arr.dtype if arr.dtype in (np.float32, np.float64) else np.float32
     keep = default_generator().random(arr.shape, dtype=dt) >= p
     mask = keep.astype(arr.dtype) * arr.dtype.type(1.0 / (1.0 - p))
-    return input * _make(mask)
+    return input * wrap(mask)
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
@@ -153,7 +154,7 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
         )
     out = np.zeros(arr.shape + (num_classes,), dtype=np.int64)
     np.put_along_axis(out, arr[..., None].astype(np.int64), 1, axis=-1)
-    return _make(out)
+    return wrap(out)
 
 
 # ---- regression losses ---------------------------------------------------------------------------
@@ -338,7 +339,7 @@ def _soft_cross_entropy(
     logp = rows.log_softmax(1)
     prod = logp * t_rows
     if w is not None:
-        prod = prod * _make(w)
+        prod = prod * wrap(w)
     per = -prod.sum(1)
     if reduction == "none":
         return _restore_none(per, input)

@@ -8,8 +8,9 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from .. import dtypes as _dt
-from ..tensor import Tensor, empty
+from ..api import dtypes
+from ..api.creation import empty
+from ..tensor import Tensor
 from . import functional as F
 from . import init
 from .module import Module
@@ -37,7 +38,7 @@ class Linear(Module):
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
-        np_dtype = _dt.float32 if dtype is None else dtype
+        np_dtype = dtypes.float32 if dtype is None else dtype
         self.weight = Parameter(empty(out_features, in_features, dtype=np_dtype))
         if bias:
             self.bias = Parameter(empty(out_features, dtype=np_dtype))

@@ -13,8 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from .. import dtypes as _dt
-from ..tensor import Tensor, from_numpy
+from ..api import dtypes
+from ..api.creation import from_numpy
+from ..tensor import Tensor
 from .parameter import Parameter
 
 _IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
@@ -348,7 +349,7 @@ class Module:
         target = kwargs.get("dtype")
         device = kwargs.get("device")
         for a in args:
-            if isinstance(a, (_dt.dtype, np.dtype)) or (isinstance(a, type) and a is not Tensor):
+            if isinstance(a, (dtypes.dtype, np.dtype)) or (isinstance(a, type) and a is not Tensor):
                 target = a
             elif isinstance(a, Tensor):
                 target = a._data.dtype
@@ -360,7 +361,7 @@ class Module:
                 raise RuntimeError(f"tinygrad_ko runs on the CPU only; cannot move a module to {device!r}")
         if target is None:
             return self
-        np_dtype = _dt.to_numpy_dtype(target)
+        np_dtype = dtypes.to_numpy_dtype(target)
         if np_dtype.kind != "f":
             raise TypeError(f"nn.Module.to only accepts floating point dtypes, but got desired dtype={target}")
         return self._cast_floats(np_dtype)

@@ -12,9 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from .. import dtypes as _dt
+from ..api import dtypes
+from ..api.creation import empty
 from ..ops import conv as C
-from ..tensor import Tensor, _make, empty
+from ..tensor import Tensor, wrap
 from . import init
 from .module import Module
 from .parameter import Parameter
@@ -44,7 +45,7 @@ class _BatchNorm(Module):
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
-        np_dtype = _dt.float32 if dtype is None else dtype
+        np_dtype = dtypes.float32 if dtype is None else dtype
         if affine:
             self.weight = Parameter(empty(num_features, dtype=np_dtype))
             self.bias = Parameter(empty(num_features, dtype=np_dtype))
@@ -54,7 +55,7 @@ class _BatchNorm(Module):
         if track_running_stats:
             self.register_buffer("running_mean", empty(num_features, dtype=np_dtype))
             self.register_buffer("running_var", empty(num_features, dtype=np_dtype))
-            self.register_buffer("num_batches_tracked", _make(np.zeros((), dtype=np.int64)))
+            self.register_buffer("num_batches_tracked", wrap(np.zeros((), dtype=np.int64)))
         else:
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)

@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd.function import Version
-from ..tensor import Tensor, as_tensor
+from ..api.creation import as_tensor
+from ..tensor import Tensor, wrap
 
 
 class Parameter(Tensor):
@@ -20,20 +20,9 @@ class Parameter(Tensor):
     __slots__ = ()
 
     def __new__(cls, data: Any = None, requires_grad: bool = True) -> Parameter:
-        if data is None:
-            arr = np.empty((0,), dtype=np.float32)
-            version = Version()
-        else:
-            t = data if isinstance(data, Tensor) else as_tensor(data)
-            arr, version = t._data, t._version
-        p = object.__new__(cls)
-        p._data = arr
-        p.requires_grad = False
-        p.grad_fn = None
-        p._grad = None
-        p._version = version
-        p._base = None
-        p._hooks = None
+        t = as_tensor(np.empty((0,), dtype=np.float32) if data is None else data)
+        p = wrap(t._data, cls=cls)
+        p._version = t._version  # shares the memory, so the version counter too
         if requires_grad:
             p.requires_grad_(True)  # raises for integer data, as PyTorch does
         return p

@@ -28,9 +28,9 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from ..autograd import function as _fn
+from ..tensor import wrap
 from ..autograd.function import Function
-from ..autograd.grad_mode import state as _grad_state
+from ..autograd.grad_mode import state as grad_mode
 from ..random import default_generator
 
 __all__ = [
@@ -188,9 +188,9 @@ class Convolution(Function):
                     gw[:, :, i0:i1, j0:j1] = gw_live
         else:
             gx, gw, gb = _conv_backward_cm(grad._data, w, cols, ctx.geom, needs[0], needs[1], needs_b)
-        gx = None if gx is None else _fn._make(gx)
-        gw = None if gw is None else _fn._make(gw)
-        gb = None if gb is None else _fn._make(gb)
+        gx = None if gx is None else wrap(gx)
+        gw = None if gw is None else wrap(gw)
+        gb = None if gb is None else wrap(gb)
         if len(needs) > 2:
             return gx, gw, gb
         return gx, gw
@@ -696,11 +696,11 @@ class MaxPool2D(Function):
         kind = ctx.geom[0]
         if kind == "2x2":
             right, lower = ctx.saved_arrays()
-            return _fn._make(_max_pool_2x2_backward(g, right, lower, ctx.geom[1]))
+            return wrap(_max_pool_2x2_backward(g, right, lower, ctx.geom[1]))
         if kind == "tiled":  # the fast path's indices
             _, shape, (kh, kw) = ctx.geom
             ih, iw = ctx.saved_arrays()
-            return _fn._make(_tiled_max_pool_backward(g, ih, iw, kh, kw, shape))
+            return wrap(_tiled_max_pool_backward(g, ih, iw, kh, kw, shape))
         shape, pshape, padding, taps, disjoint, covered = ctx.geom
         (idx,) = ctx.saved_arrays()
         gxp = np.empty(pshape, dtype=g.dtype) if covered else np.zeros(pshape, dtype=g.dtype)
@@ -715,7 +715,7 @@ class MaxPool2D(Function):
             else:
                 np.multiply(g, hit8, out=scratch)
                 view += scratch
-        return _fn._make(_crop(gxp, padding, shape[2], shape[3]))
+        return wrap(_crop(gxp, padding, shape[2], shape[3]))
 
 
 def _has_nan(a: np.ndarray) -> bool:
@@ -950,7 +950,7 @@ class AvgPool2D(Function):
         for rows, cols in taps:
             view = gxp[:, :, rows, cols]
             view += g
-        return _fn._make(_crop(gxp, padding, shape[2], shape[3]))
+        return wrap(_crop(gxp, padding, shape[2], shape[3]))
 
 
 def _pool_args(op: str, input: Any, kernel_size: Any, stride: Any, padding: Any, dilation: Any = 1) -> tuple:  # noqa: A002
@@ -1068,8 +1068,8 @@ def adaptive_avg_pool2d(input: Any, output_size: Any) -> Any:  # noqa: A002
         out = avg_pool2d(input, (h // oh, w // ow))
     else:
         dt = input._data.dtype
-        rows = _fn._make(_adaptive_matrix(h, oh, dt))  # (oh, H)
-        cols = _fn._make(_adaptive_matrix(w, ow, dt).T)  # (W, ow)
+        rows = wrap(_adaptive_matrix(h, oh, dt))  # (oh, H)
+        cols = wrap(_adaptive_matrix(w, ow, dt).T)  # (W, ow)
         out = rows @ input @ cols
     return out.squeeze(0) if unbatched else out
 
@@ -1136,12 +1136,12 @@ class NativeBatchNorm(Function):
             gx += g3
             gx -= (sum_g / m)[:, None]
             gx *= scale[:, None]
-            grads[0] = _fn._make(gx.reshape(grad._data.shape))
+            grads[0] = wrap(gx.reshape(grad._data.shape))
         has_w, has_b = ctx.affine
         if has_w:
-            grads.append(_fn._make(sum_gx) if needs[1] else None)
+            grads.append(wrap(sum_gx) if needs[1] else None)
         if has_b:
-            grads.append(_fn._make(sum_g) if needs[-1] else None)
+            grads.append(wrap(sum_g) if needs[-1] else None)
         return tuple(grads) if len(grads) > 1 else grads[0]
 
 
@@ -1192,11 +1192,11 @@ def batch_norm(
     invstd = (1 / np.sqrt(running_var._data + eps)).astype(dt, copy=False)
     rm = running_mean._data.astype(dt, copy=False)
     if weight is None:
-        scale: Any = _fn._make(invstd)
-        shift: Any = _fn._make(-rm * invstd)
+        scale: Any = wrap(invstd)
+        shift: Any = wrap(-rm * invstd)
     else:
-        scale = weight * _fn._make(invstd)
-        shift = scale * _fn._make(-rm)
+        scale = weight * wrap(invstd)
+        shift = scale * wrap(-rm)
     if bias is not None:
         shift = shift + bias
     return input * scale.reshape(bshape) + shift.reshape(bshape)
@@ -1227,8 +1227,8 @@ def dropout2d(input: Any, p: float = 0.5, training: bool = True, inplace: bool =
     else:
         keep = default_generator().random(mask_shape) >= p
         mask = keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - p))
-    if inplace and not (_grad_state.enabled and input.requires_grad):
+    if inplace and not (grad_mode.enabled and input.requires_grad):
         x *= mask
         input._version.value += 1
         return input
-    return input * _fn._make(mask)
+    return input * wrap(mask)

@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import function as _fn
 from ..autograd.function import Function
+from ..tensor import wrap
 
 
 def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
@@ -105,7 +105,7 @@ class Pow(Function):
         gb = None
         if nb:
             # d/db a**b = a**b * log(a); PyTorch defines it as 0 where a == 0 (and b >= 0)
-            zero = _fn._make(np.zeros((), dtype=a._data.dtype))
+            zero = wrap(np.zeros((), dtype=a._data.dtype))
             log_a = Where.apply(zero, a.log(), cond=a._data == 0)
             gb = unbroadcast(grad * out * log_a, b.shape)
         return ga, gb
@@ -154,7 +154,7 @@ class Where(Function):
     def backward(ctx, grad):
         sa, sb = ctx.shapes
         na, nb = ctx.needs_input_grad
-        zero = _fn._make(np.zeros((), dtype=grad._data.dtype))
+        zero = wrap(np.zeros((), dtype=grad._data.dtype))
         return (
             unbroadcast(Where.apply(grad, zero, cond=ctx.cond), sa) if na else None,
             unbroadcast(Where.apply(zero, grad, cond=ctx.cond), sb) if nb else None,
@@ -402,18 +402,8 @@ class Relu(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        if not _fn._grad_state.enabled:
-            # plain backward (the training hot path): NumPy, nothing recorded. The 0/1 mask is
-            # written straight into the result's buffer (no bool temporary), then times grad.
-            (out,) = ctx.saved_arrays()
-            g = grad._data
-            result = np.greater(out, 0, out=np.empty(g.shape, dtype=g.dtype))
-            result *= g
-            return _fn._make(result)
-        # create_graph: a Tensor product, so the result is differentiable in ``grad``; the mask
-        # is a constant, as relu's second derivative is zero
         (out,) = ctx.saved_tensors
-        return grad * (out._data > 0)
+        return grad * (out > 0)  # the slope: 1 where the input was positive, else 0
 
 
 class Clamp(Function):

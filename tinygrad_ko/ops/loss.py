@@ -3,8 +3,7 @@
 - ``CrossEntropy``: log-softmax + negative log-likelihood on (M, C) logits and class indices, with
   ``weight``, ``ignore_index`` and ``label_smoothing`` as PyTorch defines them. The forward uses
   the log-sum-exp shift, so logits of +-1000 give finite losses. The backward is
-  ``(softmax - smoothed one-hot) * scale``: one NumPy expression in a plain ``backward()`` and the
-  same formula in Tensor operations under ``create_graph=True`` (twice differentiable).
+  ``(softmax - smoothed one-hot) * scale`` in Tensor operations (twice differentiable).
 - ``NLLLoss``: the negative log-likelihood alone (its input is already log-probabilities).
 - ``BinaryCrossEntropy``: on probabilities, logs clamped to >= -100 as PyTorch does.
 - ``BinaryCrossEntropyWithLogits``: on logits via softplus, stable for any logit; ``pos_weight``.
@@ -21,9 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import function as _fn
 from ..autograd.function import Function
-from ..autograd.grad_mode import state as _grad_state
+from ..tensor import wrap
 
 
 def _reduce(per: np.ndarray, reduction: str, denom: Any = None) -> np.ndarray:
@@ -45,111 +43,57 @@ def _divide_by_zero(a: Any, zero: Any) -> Any:
 
 
 class CrossEntropy(Function):
-    """cross_entropy(logits (M, C), class indices (M,)) fused; returns a scalar or (M,) losses.
+    """cross_entropy(logits (M, C), class indices (M,)): log-softmax and NLL in one node.
 
-    With smoothing ``e`` and class weights ``w`` (``W = sum(w)``), row n's loss is
-    ``(1 - e) * w[t] * (lse - x[t]) + e / C * sum_c w[c] * (lse - x[c])`` and its gradient
-    ``p * ((1 - e) * w[t] + e * W / C) - ((1 - e) * w[t] * onehot(t) + e / C * w)``, with
-    ``p = softmax(x)``. Without weights that is ``p - ((1 - e) * onehot(t) + e / C)``.
-
-    ``all_valid`` (set by the wrapper after its bounds check) says no target equals
-    ``ignore_index``, which skips the masking work on the hot path. The target's entries are
-    addressed by flat index ``n * C + t[n]`` into the (M, C) arrays (through ``.flat``, whatever
-    their memory layout): one integer index is cheaper than the pair ``[rows, t]``.
+    Row n's loss is ``-sum_c d[n, c] * log p[n, c]`` with ``p = softmax(x[n])`` and ``d`` the
+    target distribution: ``(1 - e) * onehot(t[n]) + e / C`` (label smoothing ``e``), times the
+    class weights, 0 for an ignored row. Its gradient is ``p * sum_c d[n, c] - d[n]``: what the
+    model predicts minus what it should have, scaled by the row's total weight. ``all_valid`` (set
+    by the wrapper after its bounds check) says no target equals ``ignore_index``.
     """
 
     @staticmethod
     def forward(ctx, x, target, weight, ignore_index, label_smoothing, reduction, all_valid=False):
         m_rows, n_cls = x.shape
         dt = x.dtype
-        if all_valid:
-            valid, t = None, target
-        else:
-            valid = target != ignore_index
-            t = np.where(valid, target, 0)
-        at_t = np.arange(0, m_rows * n_cls, n_cls) + t  # flat index of (n, t[n])
-        # the ufuncs' reduce directly: x.max()/e.sum() add a Python layer each
-        shifted = x - np.maximum.reduce(x, axis=1, keepdims=True)
-        e = np.exp(shifted)
-        s = np.add.reduce(e, axis=1, keepdims=True)
-        lse = np.log(s).reshape(m_rows)
-        per = lse - shifted.take(at_t)  # -log p[target] (take: flat, C order, any layout)
-        w_t = None
-        if weight is not None:
-            w_t = weight[t]
-            per *= w_t
+        valid = None if all_valid else target != ignore_index
+        t = target if valid is None else np.where(valid, target, 0)
+        rows = np.arange(m_rows)
+        # log-softmax with the log-sum-exp shift, so logits of +-1000 give finite losses
+        shifted = x - x.max(axis=1, keepdims=True)
+        logp = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        w_t = np.ones(m_rows, dtype=dt) if weight is None else weight[t]
+        if valid is not None:
+            w_t = np.where(valid, w_t, dt.type(0))
         eps = label_smoothing
+        dist = np.zeros((m_rows, n_cls), dtype=dt)  # the target distribution d, row by row
+        dist[rows, t] = (1.0 - eps) * w_t
         if eps > 0.0:
-            if weight is None:
-                smooth = lse * dt.type(n_cls) - shifted.sum(axis=1)
-            else:
-                smooth = lse * weight.sum(dtype=dt) - shifted @ weight
-            per = per * (1.0 - eps) + smooth * (eps / n_cls)
+            smooth = (eps / n_cls) * (np.ones(n_cls, dtype=dt) if weight is None else weight)
+            dist += smooth if valid is None else valid[:, None] * smooth
+            per = -(dist * logp).sum(axis=1)
+        else:  # only the target's entry, so a logit of -inf elsewhere cannot make 0 * -inf
+            per = -logp[rows, t] if weight is None else -logp[rows, t] * w_t
         if valid is not None:
             per = np.where(valid, per, dt.type(0))
-        denom = None
-        if reduction == "mean":  # PyTorch divides by the (weighted) number of non-ignored targets
-            if w_t is None:
-                denom = dt.type(m_rows if valid is None else int(valid.sum()))
-            else:
-                denom = (w_t if valid is None else w_t * valid).sum(dtype=dt)
-        ctx.at_t, ctx.valid, ctx.w_t, ctx.denom = at_t, valid, w_t, denom
-        ctx.weight, ctx.eps, ctx.reduction = weight, eps, reduction
+        # 'mean' divides by the (weighted) number of rows that count, as PyTorch does
+        denom = w_t.sum(dtype=dt) if reduction == "mean" else None
         if ctx.needs_input_grad[0]:
-            e /= s  # softmax, reused by backward
-            ctx.save_for_backward(x, e)
-        return _reduce(per, reduction, denom)
+            scale = np.ones(m_rows, dtype=dt)  # d(result) / d(row n's loss), per unit of grad
+            if denom is not None:
+                scale = scale / denom if denom else _divide_by_zero(scale, denom)
+            if valid is not None:  # ignored rows get 0, even when every row is ignored
+                scale = np.where(valid, scale, dt.type(0))
+            ctx.dist, ctx.scale = dist, scale
+            ctx.save_for_backward(x)
+        return _reduce(per.astype(dt, copy=False), reduction, denom)
 
     @staticmethod
     def backward(ctx, grad):
-        at_t, w_t, weight, eps = ctx.at_t, ctx.w_t, ctx.weight, ctx.eps
-        if not _grad_state.enabled:
-            # plain backward: (softmax - smoothed one-hot) * scale in NumPy, nothing recorded
-            _, p = ctx.saved_arrays()
-            n_cls = p.shape[1]
-            dt = p.dtype
-            # coef = d loss / d (row n's loss): 0-d when it is the same for every row, else (M,)
-            coef = grad._data
-            if ctx.reduction == "mean":
-                n = ctx.denom
-                coef = coef / n if n else _divide_by_zero(coef, n)
-            if ctx.valid is not None:  # ignored rows get 0, even when every row is ignored (n == 0)
-                coef = np.where(ctx.valid, coef, 0)
-            if coef.dtype is not dt:
-                coef = coef.astype(dt)
-            col = coef[:, None] if coef.ndim else coef
-            if weight is None:
-                out = p * col
-                out.flat[at_t] -= coef * (1.0 - eps) if eps else coef
-                if eps:
-                    out -= col * (eps / n_cls)
-            else:
-                a = w_t * (1.0 - eps) + weight.sum(dtype=dt) * (eps / n_cls)
-                out = p * (col * a[:, None])
-                out.flat[at_t] -= coef * (1.0 - eps) * w_t
-                if eps:
-                    out -= (col * (eps / n_cls)) * weight[None, :]
-            return _fn._make(out)
-        # create_graph: the same formula with Tensor ops on the saved logits (twice differentiable)
-        x, p = ctx.saved_tensors
-        m_rows, n_cls = p._data.shape
-        dt = p._data.dtype
-        make = _fn._make
-        scale = np.ones(m_rows, dtype=dt)
-        if ctx.reduction == "mean":
-            n = ctx.denom
-            scale = scale / n if n else _divide_by_zero(scale, n)
-        if ctx.valid is not None:
-            scale = np.where(ctx.valid, scale, dt.type(0))
-        coef_t = (grad * make(scale)).reshape(m_rows, 1)
-        onehot = np.zeros((m_rows, n_cls), dtype=dt)
-        onehot.flat[at_t] = 1.0
-        if weight is None:
-            target_dist = onehot * (1.0 - eps) + eps / n_cls
-            return x.softmax(1) * coef_t - coef_t * make(target_dist)
-        a = (w_t * (1.0 - eps) + weight.sum(dtype=dt) * (eps / n_cls)).reshape(m_rows, 1)
-        target_dist = onehot * (w_t * (1.0 - eps))[:, None] + weight[None, :] * (eps / n_cls)
-        return x.softmax(1) * (coef_t * make(a)) - coef_t * make(target_dist)
+        (x,) = ctx.saved_tensors
+        dist = ctx.dist
+        coef = (grad * wrap(ctx.scale)).reshape(-1, 1)  # d(result) / d(row n's loss)
+        return (x.softmax(1) * wrap(dist.sum(axis=1, keepdims=True)) - wrap(dist)) * coef
 
 
 class NLLLoss(Function):
@@ -182,7 +126,7 @@ class NLLLoss(Function):
             w = np.where(ctx.valid, w, dt.type(0))  # ignored rows: 0 even when all are (0 / 0)
         scatter[np.arange(m_rows), ctx.t] = w
         g = grad.reshape(m_rows, 1) if grad.ndim == 1 else grad
-        return g * _fn._make(scatter)
+        return g * wrap(scatter)
 
 
 def _elementwise_scale(grad: Any, reduction: str, n: int) -> Any:
@@ -212,7 +156,7 @@ class BinaryCrossEntropy(Function):
         x, t = ctx.saved_tensors
         g = _elementwise_scale(grad, ctx.reduction, x.numel())
         if ctx.weight is not None:
-            g = g * _fn._make(ctx.weight)
+            g = g * wrap(ctx.weight)
         need_x, need_t = ctx.needs_input_grad
         gx = gt = None
         if need_x:
@@ -244,7 +188,7 @@ class BinaryCrossEntropyWithLogits(Function):
     @staticmethod
     def backward(ctx, grad):
         x, t = ctx.saved_tensors
-        make = _fn._make
+        make = wrap
         g = _elementwise_scale(grad, ctx.reduction, x.numel())
         if ctx.weight is not None:
             g = g * make(ctx.weight)
@@ -289,6 +233,6 @@ class Softplus(Function):
         slope = (x * ctx.beta).sigmoid()
         linear = ctx.linear
         if linear.any():
-            make = _fn._make
+            make = wrap
             slope = slope * make((~linear).astype(x._data.dtype)) + make(linear.astype(x._data.dtype))
         return grad * slope

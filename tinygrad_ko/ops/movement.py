@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import function as _fn
 from ..autograd.function import Function
+from ..tensor import storage_root, wrap
 from .elementwise import unbroadcast
 
 
@@ -157,19 +157,6 @@ class Pad(Function):
         return grad[ctx.index]
 
 
-def storage_root(arr: np.ndarray) -> np.ndarray:
-    """The ndarray that owns the buffer ``arr`` looks into (PyTorch's storage)."""
-    while isinstance(arr.base, np.ndarray):
-        arr = arr.base
-    return arr
-
-
-def storage_offset(arr: np.ndarray) -> int:
-    root = storage_root(arr)
-    delta = arr.__array_interface__["data"][0] - root.__array_interface__["data"][0]
-    return delta // arr.itemsize
-
-
 def _strided_index(numel: int, size: tuple, stride: tuple, offset: int) -> np.ndarray:
     """Storage positions an as_strided view with this geometry reads."""
     positions = np.arange(numel)
@@ -198,7 +185,8 @@ class AsStrided(Function):
                 f"reach outside a storage of {numel} elements"
             )
         ctx.numel, ctx.geom = numel, (tuple(size), tuple(stride), offset)
-        ctx.in_geom = (a.shape, tuple(s // a.itemsize for s in a.strides), storage_offset(a))
+        offset_a = (a.__array_interface__["data"][0] - root.__array_interface__["data"][0]) // a.itemsize
+        ctx.in_geom = (a.shape, tuple(s // a.itemsize for s in a.strides), offset_a)
         return np.lib.stride_tricks.as_strided(
             flat[offset:], shape=size, strides=tuple(s * a.itemsize for s in stride)
         )
@@ -209,4 +197,23 @@ class AsStrided(Function):
         storage = np.zeros(ctx.numel, dtype=g.dtype)
         np.add.at(storage, _strided_index(ctx.numel, *ctx.geom), g)
         shape, stride, offset = ctx.in_geom
-        return _fn._make(storage[_strided_index(ctx.numel, shape, stride, offset)])
+        return wrap(storage[_strided_index(ctx.numel, shape, stride, offset)])
+
+
+class Gather(Function):
+    """take_along_axis; backward scatters (adds) the gradient back to the gathered positions."""
+
+    once_differentiable = True
+
+    @staticmethod
+    def forward(ctx, a, dim, index):
+        ctx.shape, ctx.dim, ctx.index = a.shape, dim, index
+        return np.take_along_axis(a, index, axis=dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        full = list(np.indices(ctx.index.shape, sparse=True))
+        full[ctx.dim] = ctx.index
+        out = np.zeros(ctx.shape, dtype=grad._data.dtype)
+        np.add.at(out, tuple(full), grad._data)
+        return wrap(out)

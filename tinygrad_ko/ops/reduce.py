@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import function as _fn
 from ..autograd.function import Function
+from ..autograd.grad_mode import state as grad_mode
 
 
 def keepdim_shape(shape: tuple[int, ...], axes: tuple[int, ...] | None) -> tuple[int, ...]:
@@ -64,7 +64,7 @@ class Prod(Function):
         g = _expand_back(grad, ctx.shape, ctx.axes)
         if not (a._data == 0).any():
             return g * _expand_back(out, ctx.shape, ctx.axes) / a
-        if _fn._grad_state.enabled:
+        if grad_mode.enabled:
             raise RuntimeError("prod: double backward with zeros in the input is not supported")
         # product of all *other* elements = exclusive prefix product * exclusive suffix product
         x = a._data

@@ -15,8 +15,9 @@ from typing import Any
 import numpy as np
 
 from .. import _blas, _parallel
+from ..api.creation import from_numpy
 from ..autograd.grad_mode import enable_grad
-from ..tensor import Tensor, from_numpy
+from ..tensor import Tensor
 
 
 class _RequiredParameter:

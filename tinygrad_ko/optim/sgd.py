@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..tensor import from_numpy
+from ..api.creation import from_numpy
 from .optimizer import Optimizer, _add_scaled_, _check_nonneg, _params_with_grads
 
 

@@ -1,0 +1,1053 @@
+"""The Tensor's PyTorch methods and operators: PyTorch's argument rules, then one ``Fn.apply``.
+
+The core Tensor (tinygrad_ko/tensor.py) holds only the autograd state; ``install()`` gives it the
+methods below when tinygrad_ko is imported, the way early tinygrad registered its ops on Tensor.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections import namedtuple
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..autograd.grad_mode import state as grad_mode
+from ..ops import elementwise, linalg, movement, reduce
+from ..ops.movement import Gather
+from ..random import default_generator
+from ..tensor import Tensor, storage_root, wrap
+from . import dtypes, printing
+from .creation import const_like, tensor, where
+from .rules import (
+    BOOL,
+    FLOAT32,
+    INT64,
+    SCALAR_TYPES,
+    check_dim,
+    int_power,
+    py_bool,
+    py_float,
+    py_int,
+    reduce_axes,
+    result_dtype,
+    shape_args,
+    split_int_selects,
+    to_index,
+)
+
+return_types_max = namedtuple("max", ["values", "indices"])
+return_types_min = namedtuple("min", ["values", "indices"])
+return_types_sort = namedtuple("sort", ["values", "indices"])
+return_types_topk = namedtuple("topk", ["values", "indices"])
+
+
+class Size(tuple):
+    """A shape, printed like PyTorch's ``torch.Size([2, 3])``."""
+
+    def __repr__(self) -> str:
+        return f"tinygrad_ko.Size({list(self)})"
+
+    def numel(self) -> int:
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+
+class Storage:
+    """What ``untyped_storage()`` returns: enough to prove two tensors share memory."""
+
+    def __init__(self, root: np.ndarray) -> None:
+        self._root = root
+
+    def data_ptr(self) -> int:
+        return self._root.__array_interface__["data"][0]
+
+    def nbytes(self) -> int:
+        return self._root.nbytes
+
+    def size(self) -> int:
+        return self._root.nbytes
+
+    def __len__(self) -> int:
+        return self._root.nbytes
+
+
+class TensorMethods:
+    """The methods PyTorch's Tensor has beyond the autograd state (installed on Tensor)."""
+
+    def __init__(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> None:
+        t = tensor(data, dtype=dtype if dtype is not None else dtypes.float32, requires_grad=requires_grad)
+        self._data, self.requires_grad, self.grad_fn = t._data, t.requires_grad, None
+        self._grad, self._version, self._base, self._hooks = None, t._version, None, None
+
+    # ---- basic attributes -------------------------------------------------------------------
+    @property
+    def shape(self) -> Size:
+        return Size(self._data.shape)
+
+    def size(self, dim: int | None = None) -> Any:
+        if dim is None:
+            return Size(self._data.shape)
+        return self._data.shape[check_dim(dim, self._data.ndim)]
+
+    def dim(self) -> int:
+        return self._data.ndim
+
+    ndimension = dim
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    def numel(self) -> int:
+        return self._data.size
+
+    nelement = numel
+
+    @property
+    def dtype(self) -> dtypes.dtype:
+        return dtypes.from_numpy_dtype(self._data.dtype)
+
+    @property
+    def device(self) -> str:
+        return "cpu"
+
+    def is_floating_point(self) -> bool:
+        return self._data.dtype.kind == "f"
+
+    def element_size(self) -> int:
+        return self._data.itemsize
+
+    @property
+    def T(self) -> Tensor:  # noqa: N802
+        return self.permute(*range(self._data.ndim - 1, -1, -1))
+
+    @property
+    def mT(self) -> Tensor:  # noqa: N802
+        n = self._data.ndim
+        if n < 2:
+            raise RuntimeError(f"tensor.mT is only supported on matrices or batches of matrices. Got {n}-D tensor.")
+        return self.transpose(-2, -1)
+
+    def item(self) -> Any:
+        if self._data.size != 1:
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
+        return self._data.reshape(()).item()
+
+    def tolist(self) -> Any:
+        return self._data.tolist()
+
+    def numpy(self, force: bool = False) -> np.ndarray:
+        if self.requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        return self._data
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        arr = self._data
+        if dtype is not None and arr.dtype != dtype:
+            return arr.astype(dtype)
+        return arr.copy() if copy else arr
+
+    def __len__(self) -> int:
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self) -> Iterator[Tensor]:
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._data.shape[0]))
+
+    def __bool__(self) -> bool:
+        if self._data.size != 1:
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+        return py_bool(self._data.reshape(()))
+
+    def __float__(self) -> float:
+        return py_float(self.item())
+
+    def __int__(self) -> int:
+        return py_int(self.item())
+
+    def __index__(self) -> int:
+        if self._data.dtype.kind not in "iu" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return py_int(self.item())
+
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        arr = self._data
+        body = printing.tensor_body(arr, len("tensor("))
+        suffixes = []
+        default = FLOAT32 if arr.dtype.kind == "f" else INT64 if arr.dtype.kind in "iu" else BOOL
+        if arr.size == 0 and arr.ndim > 1:
+            suffixes.append(f"size={tuple(arr.shape)}")
+        # an empty tensor has no values to tell int64 or bool from float: its dtype is shown
+        if arr.dtype != default or (arr.size == 0 and arr.dtype != FLOAT32):
+            suffixes.append(f"dtype={self.dtype!r}")
+        if self.grad_fn is not None:
+            suffixes.append(f"grad_fn=<{self.grad_fn.name()}>")
+        elif self.requires_grad:
+            suffixes.append("requires_grad=True")
+        return printing.with_suffixes("tensor(" + body, suffixes, len("tensor("))
+
+    __str__ = __repr__
+
+    # ---- storage model ------------------------------------------------------------------------
+    def stride(self, dim: int | None = None) -> Any:
+        arr = self._data
+        strides = tuple(s // arr.itemsize for s in arr.strides)
+        return strides if dim is None else strides[check_dim(dim, arr.ndim)]
+
+    def contiguous(self) -> Tensor:
+        return self if self._data.flags.c_contiguous else elementwise.Copy.apply(self)
+
+    def untyped_storage(self) -> Storage:
+        return Storage(storage_root(self._data))
+
+    storage = untyped_storage
+
+    def as_strided(self, size: Sequence[int], stride: Sequence[int], storage_offset: int | None = None) -> Tensor:
+        offset = self.storage_offset() if storage_offset is None else storage_offset
+        return movement.AsStrided.apply(self, size=tuple(size), stride=tuple(stride), offset=offset)
+
+    # ---- dtype conversion -----------------------------------------------------------------------
+    def to(self, *args: Any, **kwargs: Any) -> Tensor:
+        target = kwargs.get("dtype")
+        for a in args:
+            if isinstance(a, (dtypes.dtype, np.dtype, type)):
+                target = a
+            elif isinstance(a, Tensor):
+                target = a._data.dtype
+            elif isinstance(a, str) and a not in ("cpu",):
+                raise RuntimeError(f"tinygrad_ko runs on the CPU only; cannot move a tensor to {a!r}")
+        if target is None:
+            return self
+        return self._cast(dtypes.to_numpy_dtype(target))
+
+    def _cast(self, np_dtype: np.dtype) -> Tensor:
+        if self._data.dtype == np_dtype:
+            return self
+        if np_dtype.kind == "f" and self._data.dtype.kind == "f":
+            return elementwise.Cast.apply(self, dtype=np_dtype)
+        return wrap(self._data.astype(np_dtype))
+
+    def type(self, dtype: Any = None) -> Any:
+        if dtype is None:
+            return f"tinygrad_ko.{self.dtype.name}"
+        return self.to(dtype)
+
+    def float(self) -> Tensor:
+        return self._cast(FLOAT32)
+
+    def double(self) -> Tensor:
+        return self._cast(np.dtype(np.float64))
+
+    def half(self) -> Tensor:
+        return self._cast(np.dtype(np.float16))
+
+    def long(self) -> Tensor:
+        return self._cast(INT64)
+
+    def int(self) -> Tensor:
+        return self._cast(np.dtype(np.int32))
+
+    def bool(self) -> Tensor:
+        return self._cast(BOOL)
+
+    def byte(self) -> Tensor:
+        return self._cast(np.dtype(np.uint8))
+
+    def cpu(self) -> Tensor:
+        return self
+
+    def clone(self) -> Tensor:
+        return elementwise.Copy.apply(self)
+
+    def _as_float(self) -> Tensor:
+        """Ops such as exp/log/sigmoid work in floating point; integers become float32."""
+        return self if self._data.dtype.kind == "f" else wrap(self._data.astype(FLOAT32))
+
+    # ---- binary arithmetic ----------------------------------------------------------------------
+    def _operands(self, other: Any) -> tuple[Tensor, Tensor]:
+        if not isinstance(other, Tensor):
+            other = const_like(other, self)
+        a, b = self, other
+        da, db = a._data.dtype, b._data.dtype
+        if da != db:
+            rd = result_dtype(da, db, a._data.ndim, b._data.ndim)
+            a, b = a._cast(rd), b._cast(rd)
+        return a, b
+
+    def __add__(self, other: Any) -> Tensor:
+        if type(other) in SCALAR_TYPES:
+            return elementwise.AddScalar.apply(self._scalar_base(other), c=other)
+        return elementwise.Add.apply(*self._operands(other))
+
+    __radd__ = __add__
+
+    def __sub__(self, other: Any) -> Tensor:
+        if type(other) in SCALAR_TYPES:
+            return elementwise.AddScalar.apply(self._scalar_base(other), c=-other)
+        return elementwise.Sub.apply(*self._operands(other))
+
+    def __rsub__(self, other: Any) -> Tensor:
+        if type(other) in SCALAR_TYPES:
+            return elementwise.RSubScalar.apply(self._scalar_base(other), c=other)
+        b, a = self._operands(other)
+        return elementwise.Sub.apply(a, b)
+
+    def __mul__(self, other: Any) -> Tensor:
+        if type(other) in SCALAR_TYPES:
+            return elementwise.MulScalar.apply(self._scalar_base(other), c=other)
+        return elementwise.Mul.apply(*self._operands(other))
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other: Any) -> Tensor:
+        if type(other) in SCALAR_TYPES:
+            base = self._as_float()
+            if other != 0:
+                return elementwise.MulScalar.apply(base, c=1.0 / other)
+            return elementwise.Div.apply(base, const_like(other, base))  # x / 0: inf, -inf or nan, as in PyTorch
+        a, b = self._operands(other)
+        if a._data.dtype.kind != "f":
+            a, b = a._as_float(), b._as_float()
+        return elementwise.Div.apply(a, b)
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        if type(other) in SCALAR_TYPES:
+            return elementwise.RDivScalar.apply(self._as_float(), c=other)
+        b, a = self._operands(other)
+        if a._data.dtype.kind != "f":
+            a, b = a._as_float(), b._as_float()
+        return elementwise.Div.apply(a, b)
+
+    def _promoted_arrays(self, other: Any) -> tuple[Any, Any]:
+        """The two operands of a non-differentiable binary op as arrays (or the Python scalar),
+        with PyTorch's type promotion (NumPy's would make ``int_tensor // 2.5`` float64)."""
+        if type(other) in SCALAR_TYPES:
+            return self._scalar_base(other)._data, other
+        a, b = self._operands(other)
+        return a._data, b._data
+
+    def __floordiv__(self, other: Any) -> Tensor:
+        a, b = self._promoted_arrays(other)
+        return wrap(np.asarray(np.floor_divide(a, b)))
+
+    def __rfloordiv__(self, other: Any) -> Tensor:
+        b, a = self._promoted_arrays(other)
+        return wrap(np.asarray(np.floor_divide(a, b)))
+
+    def __mod__(self, other: Any) -> Tensor:
+        a, b = self._promoted_arrays(other)
+        return wrap(np.asarray(np.mod(a, b)))
+
+    def __rmod__(self, other: Any) -> Tensor:
+        b, a = self._promoted_arrays(other)
+        return wrap(np.asarray(np.mod(a, b)))
+
+    def __pow__(self, other: Any) -> Tensor:
+        if type(other) in SCALAR_TYPES:
+            kind = self._data.dtype.kind
+            if kind == "f" or type(other) is py_bool:
+                base = self
+            elif type(other) is py_float:
+                base = self._as_float()
+            else:  # an int power of an int or bool tensor: integers (bool counts as int64)
+                if other < 0:
+                    raise RuntimeError("Integers to negative integer powers are not allowed.")
+                return wrap(np.asarray(np.power(self._data if kind != "b" else self._data.astype(INT64), other)))
+            return elementwise.PowScalar.apply(base, c=other)
+        a, b = self._operands(other)
+        if a._data.dtype.kind in "iu":  # integer tensors (never differentiable): PyTorch's integer pow
+            return wrap(int_power(a._data, b._data))
+        return elementwise.Pow.apply(a, b)
+
+    def __rpow__(self, other: Any) -> Tensor:
+        if type(other) in SCALAR_TYPES:
+            kind = self._data.dtype.kind
+            if (kind in "iu" and type(other) is not py_float) or (kind == "b" and type(other) is py_int):
+                # int ** int tensor: integers, as in PyTorch
+                exps = self._data if kind != "b" else self._data.astype(INT64)
+                return wrap(int_power(np.asarray(other, dtype=exps.dtype), exps))
+            return elementwise.RPowScalar.apply(self._as_float(), c=other)
+        b, a = self._operands(other)
+        if a._data.dtype.kind in "iu":
+            return wrap(int_power(a._data, b._data))
+        return elementwise.Pow.apply(a, b)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return self.matmul(other)
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return const_like(other, self).matmul(self)
+
+    def __neg__(self) -> Tensor:
+        return elementwise.Neg.apply(self)
+
+    def __pos__(self) -> Tensor:
+        return self
+
+    def __abs__(self) -> Tensor:
+        return self.abs()
+
+    def _scalar_base(self, c: Any) -> Tensor:
+        # int tensor (op) float scalar is float32 in PyTorch (NumPy would say float64)
+        if type(c) is py_float and self._data.dtype.kind != "f":
+            return self._as_float()
+        return self
+
+    add = __add__
+    sub = subtract = __sub__
+    mul = multiply = __mul__
+    div = divide = true_divide = __truediv__
+    pow = __pow__
+
+    # ---- comparisons and logic (not differentiable) ----------------------------------------------
+    def _compare(self, other: Any, ufunc: Any) -> Tensor:
+        o = other._data if isinstance(other, Tensor) else other
+        return wrap(np.asarray(ufunc(self._data, o)))
+
+    def __eq__(self, other: Any) -> Any:  # type: ignore[override]
+        if other is None:
+            return False
+        return self._compare(other, np.equal)
+
+    def __ne__(self, other: Any) -> Any:  # type: ignore[override]
+        if other is None:
+            return True
+        return self._compare(other, np.not_equal)
+
+    def __lt__(self, other: Any) -> Tensor:
+        return self._compare(other, np.less)
+
+    def __le__(self, other: Any) -> Tensor:
+        return self._compare(other, np.less_equal)
+
+    def __gt__(self, other: Any) -> Tensor:
+        return self._compare(other, np.greater)
+
+    def __ge__(self, other: Any) -> Tensor:
+        return self._compare(other, np.greater_equal)
+
+    eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
+
+    def __and__(self, other: Any) -> Tensor:
+        return self._compare(other, np.logical_and if self._data.dtype == BOOL else np.bitwise_and)
+
+    def __or__(self, other: Any) -> Tensor:
+        return self._compare(other, np.logical_or if self._data.dtype == BOOL else np.bitwise_or)
+
+    def __xor__(self, other: Any) -> Tensor:
+        return self._compare(other, np.logical_xor if self._data.dtype == BOOL else np.bitwise_xor)
+
+    def __invert__(self) -> Tensor:
+        return wrap(np.asarray(~self._data))
+
+    def logical_not(self) -> Tensor:
+        return wrap(np.asarray(np.logical_not(self._data)))
+
+    def equal(self, other: Tensor) -> bool:
+        return self._data.shape == other._data.shape and py_bool(np.array_equal(self._data, other._data))
+
+    def allclose(self, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
+        return py_bool(np.allclose(self._data, other._data, rtol=rtol, atol=atol))
+
+    def isnan(self) -> Tensor:
+        return wrap(np.asarray(np.isnan(self._data)))
+
+    def isfinite(self) -> Tensor:
+        return wrap(np.asarray(np.isfinite(self._data)))
+
+    def isinf(self) -> Tensor:
+        return wrap(np.asarray(np.isinf(self._data)))
+
+    def any(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        return wrap(np.asarray(self._data.any(axis=reduce_axes(dim, self._data.ndim), keepdims=keepdim)))
+
+    def all(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        return wrap(np.asarray(self._data.all(axis=reduce_axes(dim, self._data.ndim), keepdims=keepdim)))
+
+    def sign(self) -> Tensor:
+        return wrap(np.sign(self._data))
+
+    def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        if dim is None:
+            return wrap(np.asarray(np.argmax(self._data)))
+        d = check_dim(dim, self._data.ndim)
+        return wrap(np.asarray(np.argmax(self._data, axis=d, keepdims=keepdim)))
+
+    def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        if dim is None:
+            return wrap(np.asarray(np.argmin(self._data)))
+        d = check_dim(dim, self._data.ndim)
+        return wrap(np.asarray(np.argmin(self._data, axis=d, keepdims=keepdim)))
+
+    # ---- unary math -----------------------------------------------------------------------------
+    def neg(self) -> Tensor:
+        return elementwise.Neg.apply(self)
+
+    negative = neg
+
+    def abs(self) -> Tensor:
+        return elementwise.Abs.apply(self)
+
+    def exp(self) -> Tensor:
+        return elementwise.Exp.apply(self._as_float())
+
+    def log(self) -> Tensor:
+        return elementwise.Log.apply(self._as_float())
+
+    def sqrt(self) -> Tensor:
+        return elementwise.Sqrt.apply(self._as_float())
+
+    def rsqrt(self) -> Tensor:
+        return elementwise.Rsqrt.apply(self._as_float())
+
+    def sin(self) -> Tensor:
+        return elementwise.Sin.apply(self._as_float())
+
+    def cos(self) -> Tensor:
+        return elementwise.Cos.apply(self._as_float())
+
+    def tanh(self) -> Tensor:
+        return elementwise.Tanh.apply(self._as_float())
+
+    def sigmoid(self) -> Tensor:
+        return elementwise.Sigmoid.apply(self._as_float())
+
+    def relu(self) -> Tensor:
+        return elementwise.Relu.apply(self)
+
+    def square(self) -> Tensor:
+        return elementwise.PowScalar.apply(self, c=2)
+
+    def reciprocal(self) -> Tensor:
+        return elementwise.RDivScalar.apply(self._as_float(), c=1.0)
+
+    def log1p(self) -> Tensor:
+        return (self._as_float() + 1.0).log()
+
+    def clamp(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+        if min is None and max is None:
+            raise RuntimeError("clamp: at least one of 'min' or 'max' must not be None")
+        if isinstance(min, Tensor) or isinstance(max, Tensor):
+            out = self
+            if min is not None:
+                out = out.maximum(min if isinstance(min, Tensor) else const_like(min, self))
+            if max is not None:
+                out = out.minimum(max if isinstance(max, Tensor) else const_like(max, self))
+            return out
+        return elementwise.Clamp.apply(self, lo=min, hi=max)
+
+    clip = clamp
+
+    def clamp_min(self, min: Any) -> Tensor:  # noqa: A002
+        return self.clamp(min=min)
+
+    def clamp_max(self, max: Any) -> Tensor:  # noqa: A002
+        return self.clamp(max=max)
+
+    def maximum(self, other: Any) -> Tensor:
+        return elementwise.Maximum.apply(*self._operands(other))
+
+    def minimum(self, other: Any) -> Tensor:
+        return elementwise.Minimum.apply(*self._operands(other))
+
+    def where(self, condition: Any, other: Any) -> Tensor:
+        """``x.where(cond, y)`` is ``where(cond, x, y)``, as in PyTorch."""
+        return where(condition, self, other)
+
+    def masked_fill(self, mask: Any, value: Any) -> Tensor:
+        return where(mask, const_like(value, self), self)
+
+    def lerp(self, end: Tensor, weight: Any) -> Tensor:
+        return self + (end - self) * weight
+
+    # ---- reductions -----------------------------------------------------------------------------
+    def sum(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
+        x = self if dtype is None else self.to(dtype)
+        if x._data.dtype.kind in "biu":
+            return wrap(np.asarray(x._data.sum(axis=reduce_axes(dim, x._data.ndim), keepdims=keepdim, dtype=np.int64)))
+        return reduce.Sum.apply(x, axes=reduce_axes(dim, x._data.ndim), keepdim=keepdim)
+
+    def mean(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
+        x = self if dtype is None else self.to(dtype)
+        if x._data.dtype.kind != "f":
+            raise RuntimeError(
+                "mean(): could not infer output dtype. Input dtype must be either a floating point "
+                f"or complex dtype. Got: {x.dtype.name}"
+            )
+        return reduce.Mean.apply(x, axes=reduce_axes(dim, x._data.ndim), keepdim=keepdim)
+
+    def var(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, correction: Any = None) -> Tensor:
+        if correction is None:
+            correction = 1 if unbiased is None or unbiased else 0
+        axes = reduce_axes(dim, self._data.ndim)
+        n = self._data.size if axes is None else int(np.prod([self._data.shape[i] for i in axes]))
+        centered = self - self.mean(dim=axes, keepdim=True)
+        return (centered * centered).sum(dim=axes, keepdim=keepdim) / builtins.max(n - correction, 0)
+
+    def std(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, correction: Any = None) -> Tensor:
+        v = self.var(dim, unbiased=unbiased, keepdim=keepdim, correction=correction)
+        flat = v._data == 0
+        if not flat.any():
+            return v.sqrt()
+        # zero variance (constant data): std 0 with gradient 0, as PyTorch's std backward gives,
+        # not sqrt's 1/(2*0) = inf times a zero derivative of var = nan
+        zero = wrap(np.asarray(flat))
+        return where(zero, 0.0, where(zero, 1.0, v).sqrt())
+
+    def prod(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        return reduce.Prod.apply(self, axes=reduce_axes(dim, self._data.ndim), keepdim=keepdim)
+
+    def _extreme(self, dim: Any, keepdim: bool, is_min: bool) -> Any:
+        if isinstance(dim, Tensor):  # x.max(other) is the elementwise maximum (fastai's simple_net)
+            return self.minimum(dim) if is_min else self.maximum(dim)
+        if self._data.size == 0:
+            raise RuntimeError(
+                f"{'min' if is_min else 'max'}(): Expected reduction dim to be specified for input.numel() == 0."
+            )
+        if dim is None:
+            return reduce.Amax.apply(self, axes=None, keepdim=False, is_min=is_min)
+        d = check_dim(dim, self._data.ndim) if self._data.ndim else None
+        if d is None:
+            return (self, wrap(np.zeros((), dtype=np.int64)))
+        values = reduce.MaxDim.apply(self, dim=d, keepdim=keepdim, is_min=is_min)
+        idx = values.grad_fn.indices if values.grad_fn is not None else (
+            np.argmin(self._data, axis=d, keepdims=keepdim) if is_min else np.argmax(self._data, axis=d, keepdims=keepdim)
+        )
+        rt = return_types_min if is_min else return_types_max
+        return rt(values, wrap(np.asarray(idx, dtype=np.int64)))
+
+    def max(self, dim: Any = None, keepdim: bool = False) -> Any:
+        return self._extreme(dim, keepdim, False)
+
+    def min(self, dim: Any = None, keepdim: bool = False) -> Any:
+        return self._extreme(dim, keepdim, True)
+
+    def amax(self, dim: Any = (), keepdim: bool = False) -> Tensor:
+        axes = reduce_axes(dim if dim != () else None, self._data.ndim)
+        return reduce.Amax.apply(self, axes=axes, keepdim=keepdim, is_min=False)
+
+    def amin(self, dim: Any = (), keepdim: bool = False) -> Tensor:
+        axes = reduce_axes(dim if dim != () else None, self._data.ndim)
+        return reduce.Amax.apply(self, axes=axes, keepdim=keepdim, is_min=True)
+
+    def logsumexp(self, dim: Any, keepdim: bool = False) -> Tensor:
+        return reduce.LogSumExp.apply(self._as_float(), axes=reduce_axes(dim, self._data.ndim), keepdim=keepdim)
+
+    def softmax(self, dim: int) -> Tensor:
+        return reduce.Softmax.apply(self._as_float(), dim=check_dim(dim, self._data.ndim))
+
+    def log_softmax(self, dim: int) -> Tensor:
+        return reduce.LogSoftmax.apply(self._as_float(), dim=check_dim(dim, self._data.ndim))
+
+    def sort(self, dim: int = -1, descending: bool = False) -> Any:
+        d = check_dim(dim, self._data.ndim)
+        idx = np.argsort(-self._data if descending else self._data, axis=d, kind="stable")
+        return return_types_sort(self.gather(d, wrap(idx)), wrap(idx))
+
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:  # noqa: A002
+        d = check_dim(dim, self._data.ndim)
+        idx = np.argsort(-self._data if largest else self._data, axis=d, kind="stable")
+        idx = np.take(idx, np.arange(k), axis=d)
+        return return_types_topk(self.gather(d, wrap(idx)), wrap(idx))
+
+    def gather(self, dim: int, index: Tensor) -> Tensor:
+        d = check_dim(dim, self._data.ndim)
+        return Gather.apply(self, dim=d, index=index._data)
+
+    # ---- linear algebra -------------------------------------------------------------------------
+    def matmul(self, other: Any) -> Tensor:
+        a, b = self._operands(other)
+        da, db = a._data.ndim, b._data.ndim
+        if da == 0 or db == 0:
+            raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {da}D and {db}D")
+        ka = a._data.shape[-1]
+        kb = b._data.shape[-2] if db > 1 else b._data.shape[0]
+        if ka != kb:
+            sa = "x".join(map(str, a._data.shape if da > 1 else (1,) + a._data.shape))
+            sb = "x".join(map(str, b._data.shape if db > 1 else b._data.shape + (1,)))
+            raise RuntimeError(
+                f"mat1 and mat2 shapes cannot be multiplied ({sa} and {sb})"
+                if da <= 2 and db <= 2
+                else f"matmul: inner dimensions do not match: {tuple(a._data.shape)} @ {tuple(b._data.shape)}"
+            )
+        if da >= 2 and db >= 2:
+            return linalg.Matmul.apply(a, b)
+        a2 = a.unsqueeze(0) if da == 1 else a
+        b2 = b.unsqueeze(-1) if db == 1 else b
+        out = linalg.Matmul.apply(a2, b2)
+        if da == 1 and db == 1:
+            return out.reshape(())
+        return out.squeeze(-1) if db == 1 else out.squeeze(-2)
+
+    def mm(self, other: Tensor) -> Tensor:
+        if self._data.ndim != 2 or other._data.ndim != 2:
+            raise RuntimeError(f"mm: expected 2-D tensors, got {self._data.ndim}-D and {other._data.ndim}-D")
+        return self.matmul(other)
+
+    def bmm(self, other: Tensor) -> Tensor:
+        if self._data.ndim != 3 or other._data.ndim != 3:
+            raise RuntimeError(f"bmm: expected 3-D tensors, got {self._data.ndim}-D and {other._data.ndim}-D")
+        if self._data.shape[0] != other._data.shape[0]:
+            raise RuntimeError(f"bmm: batch sizes differ: {tuple(self.shape)} and {tuple(other.shape)}")
+        return self.matmul(other)
+
+    def dot(self, other: Tensor) -> Tensor:
+        if self._data.ndim != 1 or other._data.ndim != 1:
+            raise RuntimeError(f"1D tensors expected, but got {self._data.ndim}D and {other._data.ndim}D tensors")
+        if self._data.shape != other._data.shape:
+            raise RuntimeError(
+                f"inconsistent tensor size, expected tensor [{self._data.shape[0]}] and src "
+                f"[{other._data.shape[0]}] to have the same number of elements, but got "
+                f"{self._data.shape[0]} and {other._data.shape[0]} elements respectively"
+            )
+        return self.matmul(other)
+
+    def outer(self, other: Tensor) -> Tensor:
+        return self.reshape(-1, 1) * other.reshape(1, -1)
+
+    # ---- shape and views ------------------------------------------------------------------------
+    def reshape(self, *shape: Any) -> Tensor:
+        shape = shape_args(shape)
+        if shape == self._data.shape:
+            return self
+        arr = self._data
+        known = 1
+        infer = -1
+        for i, s in enumerate(shape):
+            if s == -1:
+                if infer >= 0:
+                    raise RuntimeError("only one dimension can be inferred")
+                infer = i
+            elif s < 0:
+                raise RuntimeError(f"invalid shape dimension {s}")
+            else:
+                known *= s
+        if (infer < 0 and known != arr.size) or (infer >= 0 and (known == 0 or arr.size % known)):
+            raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {arr.size}")
+        return movement.Reshape.apply(self, shape=shape)
+
+    def view(self, *shape: Any) -> Tensor:
+        if len(shape) == 1 and isinstance(shape[0], (dtypes.dtype, np.dtype, type)):
+            raise RuntimeError("view(dtype) is not supported; use .to(dtype)")
+        out = self.reshape(*shape)
+        if out is not self and not np.may_share_memory(out._data, self._data) and self._data.size:
+            raise RuntimeError(
+                "view size is not compatible with input tensor's size and stride (at least one "
+                "dimension spans across two contiguous subspaces). Use .reshape(...) instead."
+            )
+        return out
+
+    def view_as(self, other: Tensor) -> Tensor:
+        return self.view(*other._data.shape)
+
+    def reshape_as(self, other: Tensor) -> Tensor:
+        return self.reshape(*other._data.shape)
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        shape = self._data.shape
+        if not shape:
+            return self.reshape(1)
+        s = check_dim(start_dim, len(shape))
+        e = check_dim(end_dim, len(shape))
+        if s > e:
+            raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+        n = 1
+        for d in shape[s : e + 1]:
+            n *= d
+        return self.reshape(*shape[:s], n, *shape[e + 1 :])
+
+    def unflatten(self, dim: int, sizes: Sequence[int]) -> Tensor:
+        d = check_dim(dim, self._data.ndim)
+        shape = self._data.shape
+        return self.reshape(*shape[:d], *sizes, *shape[d + 1 :])
+
+    def unsqueeze(self, dim: int) -> Tensor:
+        n = self._data.ndim + 1
+        if not -n <= dim < n:
+            raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+        d = dim + n if dim < 0 else dim
+        shape = self._data.shape
+        return movement.Reshape.apply(self, shape=shape[:d] + (1,) + shape[d:])
+
+    def squeeze(self, dim: Any = None) -> Tensor:
+        shape = self._data.shape
+        if dim is None:
+            new = tuple(s for s in shape if s != 1)
+        else:
+            axes = reduce_axes(dim, len(shape)) or ()
+            new = tuple(s for i, s in enumerate(shape) if not (i in axes and s == 1))
+        return self if new == shape else movement.Reshape.apply(self, shape=new)
+
+    def permute(self, *dims: Any) -> Tensor:
+        dims = shape_args(dims)
+        n = self._data.ndim
+        if len(dims) != n:
+            raise RuntimeError(
+                f"permute(sparse_coo): number of dimensions in the tensor input does not match the "
+                f"length of the desired ordering of dimensions i.e. input.dim() = {n} is not equal to "
+                f"len(dims) = {len(dims)}"
+            )
+        axes = tuple(check_dim(d, n) for d in dims)
+        if len(set(axes)) != n:
+            raise RuntimeError(f"permute(): duplicate dims are not allowed: {dims}")
+        if axes == tuple(range(n)):
+            return self
+        return movement.Permute.apply(self, axes=axes)
+
+    def transpose(self, dim0: int, dim1: int) -> Tensor:
+        n = self._data.ndim
+        if n == 0:
+            return self
+        d0, d1 = check_dim(dim0, n), check_dim(dim1, n)
+        axes = list(range(n))
+        axes[d0], axes[d1] = axes[d1], axes[d0]
+        return self.permute(*axes)
+
+    swapaxes = transpose
+
+    def t(self) -> Tensor:
+        if self._data.ndim > 2:
+            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self._data.ndim}D")
+        return self.transpose(0, 1) if self._data.ndim == 2 else self
+
+    def expand(self, *sizes: Any) -> Tensor:
+        sizes = shape_args(sizes)
+        shape = self._data.shape
+        if len(sizes) < len(shape):
+            raise RuntimeError(
+                f"expand: the number of sizes provided ({len(sizes)}) must be greater or equal to the "
+                f"number of dimensions in the tensor ({len(shape)})"
+            )
+        lead = len(sizes) - len(shape)
+        target = []
+        for i, s in enumerate(sizes):
+            cur = shape[i - lead] if i >= lead else None
+            if s == -1:
+                if cur is None:
+                    raise RuntimeError("expand: -1 is not allowed in a leading, non-existing dimension")
+                s = cur
+            elif cur is not None and cur != s and cur != 1:
+                raise RuntimeError(
+                    f"The expanded size of the tensor ({s}) must match the existing size ({cur}) at "
+                    f"non-singleton dimension {i}.  Target sizes: {list(sizes)}.  Tensor sizes: {list(shape)}"
+                )
+            target.append(s)
+        target_t = tuple(target)
+        return self if target_t == shape else movement.Expand.apply(self, shape=target_t)
+
+    def expand_as(self, other: Tensor) -> Tensor:
+        return self.expand(*other._data.shape)
+
+    def broadcast_to(self, *shape: Any) -> Tensor:
+        return self.expand(*shape)
+
+    def split(self, split_size: Any, dim: int = 0) -> tuple[Tensor, ...]:
+        d = check_dim(dim, self._data.ndim)
+        n = self._data.shape[d]
+        if isinstance(split_size, (list, tuple)):
+            if builtins.sum(split_size) != n:
+                raise RuntimeError(
+                    f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size "
+                    f"at dimension {d}), but got split_sizes={list(split_size)}"
+                )
+            sizes = list(split_size)
+        else:
+            if split_size <= 0:
+                raise RuntimeError(f"split expects split_size be positive, but got split_size={split_size}")
+            sizes = [split_size] * (n // split_size) + ([n % split_size] if n % split_size else [])
+        out = []
+        start = 0
+        pre = (slice(None),) * d
+        for s in sizes:
+            out.append(self[pre + (slice(start, start + s),)])
+            start += s
+        return tuple(out)
+
+    def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+        d = check_dim(dim, self._data.ndim)
+        n = self._data.shape[d]
+        size = -(-n // chunks) if n else 1
+        return self.split(builtins.max(size, 1), d)
+
+    def unbind(self, dim: int = 0) -> tuple[Tensor, ...]:
+        d = check_dim(dim, self._data.ndim)
+        pre = (slice(None),) * d
+        return tuple(self[pre + (i,)] for i in range(self._data.shape[d]))
+
+    def narrow(self, dim: int, start: int, length: int) -> Tensor:
+        d = check_dim(dim, self._data.ndim)
+        return self[(slice(None),) * d + (slice(start, start + length),)]
+
+    def select(self, dim: int, index: int) -> Tensor:
+        d = check_dim(dim, self._data.ndim)
+        return self[(slice(None),) * d + (index,)]
+
+    def __getitem__(self, index: Any) -> Tensor:
+        idx, basic = to_index(index)
+        try:
+            if basic:
+                return movement.GetItem.apply(self, index=idx)
+            split = split_int_selects(idx)
+            if split is not None:
+                return movement.GetItemCopy.apply(movement.GetItem.apply(self, index=split[0]), index=split[1])
+            return movement.GetItemCopy.apply(self, index=idx)
+        except IndexError as e:
+            raise IndexError(f"index {index!r} is invalid for a tensor of shape {list(self._data.shape)}: {e}") from None
+
+    # ---- in-place ops ---------------------------------------------------------------------------
+    def _check_inplace(self, other: Any) -> bool:
+        """Whether autograd must record this in-place op; raise for the cases PyTorch rejects."""
+        if not grad_mode.enabled:
+            return False
+        other_rg = isinstance(other, Tensor) and other.requires_grad
+        if not (self.requires_grad or other_rg):
+            return False
+        if self.requires_grad and self.grad_fn is None:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        base = self._base
+        if base is not None and base.requires_grad and base.grad_fn is None:
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
+        if base is not None and (base.requires_grad or other_rg):
+            raise RuntimeError(
+                "in-place operation on a view of a tensor that is part of the autograd graph is not "
+                "supported by tinygrad_ko; use an out-of-place op (x = x + y) or wrap it in no_grad()"
+            )
+        return True
+
+    def _inplace(self, other: Any, method: Callable[[Tensor, Any], Tensor], ufunc: Any) -> Tensor:
+        if self._check_inplace(other):
+            # record out-of-place on an alias holding the old value, then write the result back
+            alias = wrap(self._data.copy(), self.requires_grad, self.grad_fn)
+            result = method(alias, other)
+            self._write(result._data)
+            self.grad_fn, self.requires_grad = result.grad_fn, result.requires_grad
+            return self
+        o = other._data if isinstance(other, Tensor) else other
+        try:
+            ufunc(self._data, o, out=self._data, casting="same_kind")
+        except (TypeError, ValueError) as e:
+            raise RuntimeError(f"in-place {ufunc.__name__} on a {self.dtype} tensor of shape {list(self._data.shape)}: {e}") from None
+        self._version.value += 1
+        return self
+
+    def _write(self, values: np.ndarray) -> None:
+        try:
+            np.copyto(self._data, values, casting="same_kind")
+        except (TypeError, ValueError) as e:
+            raise RuntimeError(f"in-place op on a {self.dtype} tensor of shape {list(self._data.shape)}: {e}") from None
+        self._version.value += 1
+
+    def add_(self, other: Any, alpha: Any = 1) -> Tensor:
+        if alpha != 1:
+            other = other * alpha
+        return self._inplace(other, Tensor.__add__, np.add)
+
+    def sub_(self, other: Any, alpha: Any = 1) -> Tensor:
+        if alpha != 1:
+            other = other * alpha
+        return self._inplace(other, Tensor.__sub__, np.subtract)
+
+    def mul_(self, other: Any) -> Tensor:
+        return self._inplace(other, Tensor.__mul__, np.multiply)
+
+    def div_(self, other: Any) -> Tensor:
+        return self._inplace(other, Tensor.__truediv__, np.true_divide)
+
+    def pow_(self, other: Any) -> Tensor:
+        return self._inplace(other, Tensor.__pow__, np.power)
+
+    __iadd__ = add_
+    __isub__ = sub_
+    __imul__ = mul_
+    __itruediv__ = div_
+
+    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+        if self._check_inplace(None):
+            result = wrap(self._data.copy(), self.requires_grad, self.grad_fn).clamp(min, max)
+            self._write(result._data)
+            self.grad_fn = result.grad_fn
+            return self
+        np.clip(self._data, min, max, out=self._data)
+        self._version.value += 1
+        return self
+
+    def zero_(self) -> Tensor:
+        return self.fill_(0)
+
+    def fill_(self, value: Any) -> Tensor:
+        if self._check_inplace(value):
+            return self._inplace(value, lambda a, v: a * 0 + v, None)
+        self._data[...] = value._data if isinstance(value, Tensor) else value
+        self._version.value += 1
+        return self
+
+    def copy_(self, src: Any) -> Tensor:
+        src_t = src if isinstance(src, Tensor) else const_like(src, self)
+        if self._check_inplace(src_t):
+            return self._inplace(src_t, lambda a, s: a * 0 + s._cast(a._data.dtype), None)
+        np.copyto(self._data, np.broadcast_to(src_t._data, self._data.shape), casting="unsafe")
+        self._version.value += 1
+        return self
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
+        self._data[...] = default_generator().normal(mean, std, self._data.shape)
+        self._version.value += 1
+        return self
+
+    def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
+        self._data[...] = default_generator().uniform(a, b, self._data.shape)
+        self._version.value += 1
+        return self
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        idx, basic = to_index(index)
+        split = None if basic else split_int_selects(idx)
+        if split is not None:
+            # PyTorch's order (see split_int_selects): the same elements as x[ints][rest] = value
+            flat = np.arange(self._data.size).reshape(self._data.shape)
+            idx = np.unravel_index(flat[split[0]][split[1]], self._data.shape)
+        if self._check_inplace(value):
+            v = value if isinstance(value, Tensor) else const_like(value, self)
+            alias = wrap(self._data.copy(), self.requires_grad, self.grad_fn)
+            result = movement.SetItem.apply(alias, v._cast(self._data.dtype), index=idx)
+            self._data[...] = result._data
+            self._version.value += 1
+            self.grad_fn, self.requires_grad = result.grad_fn, True
+            return
+        self._data[idx] = value._data if isinstance(value, Tensor) else value
+        self._version.value += 1
+
+    # ---- a few more PyTorch conveniences ----------------------------------------------------------
+    def new_zeros(self, *size: Any) -> Tensor:
+        return wrap(np.zeros(shape_args(size), dtype=self._data.dtype))
+
+    def new_ones(self, *size: Any) -> Tensor:
+        return wrap(np.ones(shape_args(size), dtype=self._data.dtype))
+
+    def new_tensor(self, data: Any) -> Tensor:
+        return tensor(data, dtype=self._data.dtype)
+
+    def zero_grad_(self) -> None:
+        self._grad = None
+
+
+
+# what Python puts in every class body; everything else in TensorMethods becomes a Tensor method
+_CLASS_MACHINERY = {"__module__", "__qualname__", "__doc__", "__dict__", "__weakref__", "__annotations__",
+                    "__firstlineno__", "__static_attributes__"}
+
+
+def install() -> None:
+    """Give the core Tensor class its PyTorch methods (called once, by tinygrad_ko/api/__init__.py)."""
+    for name, value in vars(TensorMethods).items():
+        if name not in _CLASS_MACHINERY:
+            setattr(Tensor, name, value)

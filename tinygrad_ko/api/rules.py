@@ -1,0 +1,123 @@
+"""PyTorch's argument rules, apart from the ops: dims and shapes as arguments, dtype promotion
+between operands, and how an index selects (PyTorch's order, which is not always NumPy's)."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..tensor import Tensor
+
+py_int, py_float, py_bool = builtins.int, builtins.float, builtins.bool
+SCALAR_TYPES = (py_int, py_float, py_bool)
+FLOAT32 = np.dtype(np.float32)
+INT64 = np.dtype(np.int64)
+BOOL = np.dtype(np.bool_)
+
+
+def check_dim(dim: int, ndim: int) -> int:
+    n = ndim if ndim > 0 else 1
+    if not -n <= dim < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+    return dim + n if dim < 0 else dim
+
+
+def reduce_axes(dim: Any, ndim: int) -> tuple[int, ...] | None:
+    if dim is None:
+        return None
+    if isinstance(dim, (list, tuple)):
+        axes = tuple(sorted(check_dim(d, ndim) for d in dim))
+        if len(set(axes)) != len(axes):
+            raise RuntimeError(f"dim {tuple(dim)} appears multiple times in the list of dims")
+        return axes if axes else None
+    return (check_dim(dim, ndim),) if ndim else None
+
+
+def shape_args(args: Sequence[Any]) -> tuple[int, ...]:
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        args = args[0]
+    return tuple(py_int(a) for a in args)
+
+
+def result_dtype(a: np.dtype, b: np.dtype, a_dim: int, b_dim: int) -> np.dtype:
+    """PyTorch's promotion: a higher category (bool < int < float) wins; within a category a
+    dimensioned tensor beats a zero-dim one; otherwise the wider type."""
+
+    def cat(d: np.dtype) -> int:
+        return 2 if d.kind == "f" else 0 if d.kind == "b" else 1
+
+    ca, cb = cat(a), cat(b)
+    if ca != cb:
+        return a if ca > cb else b
+    if a_dim and not b_dim:
+        return a
+    if b_dim and not a_dim:
+        return b
+    return np.promote_types(a, b)
+
+
+def to_index(index: Any) -> tuple[Any, bool]:
+    """Convert a Python/Tensor index for NumPy; returns (index, is_basic)."""
+    items = index if type(index) is tuple else (index,)
+    basic = True
+    out = []
+    for i in items:
+        ti = type(i)
+        if isinstance(i, Tensor):
+            i = i._data
+            if i.ndim == 0 and i.dtype.kind in "iu":  # a 0-d integer tensor selects, like an int
+                i = py_int(i)
+            else:
+                basic = False
+        elif ti is int or ti is slice or i is None or i is Ellipsis:
+            pass
+        elif isinstance(i, np.integer):
+            i = py_int(i)
+        else:
+            if ti is list:
+                i = np.asarray(i)
+            basic = False
+        out.append(i)
+    if basic and Ellipsis not in out:
+        out.append(Ellipsis)  # a trailing ... makes NumPy return a view even for a full index
+    return tuple(out), basic
+
+
+def split_int_selects(idx: tuple) -> tuple[tuple, tuple] | None:
+    """PyTorch applies integer indices as selects *before* advanced (array) indexing; NumPy treats
+    them as advanced indices too, which moves the result's dimensions when a slice separates them
+    (``x[0, :, [1]]``: PyTorch (C, 1), NumPy (1, C)). For an index with both, the two steps:
+    (the ints, with full slices elsewhere) and (the rest). None when one NumPy index is right."""
+    if not any(type(i) is int for i in idx) or not any(isinstance(i, np.ndarray) for i in idx):
+        return None
+    first: list[Any] = []
+    for i in idx:
+        if i is None:
+            continue
+        if type(i) is int or i is Ellipsis:
+            first.append(i)
+        elif isinstance(i, np.ndarray) and i.dtype == np.bool_:
+            first.extend([slice(None)] * max(i.ndim, 1))  # a mask spans as many dims as it has
+        else:
+            first.append(slice(None))
+    if Ellipsis not in first:
+        first.append(Ellipsis)  # a view, even when every dim is selected
+    return tuple(first), tuple(i for i in idx if type(i) is not int)
+
+
+
+def int_power(base: Any, exp: Any) -> np.ndarray:
+    """Integer ``base ** exp`` with PyTorch's answer for negative exponents, which NumPy refuses:
+    the integer part of ``1 / base**-exp``: 1 for base 1, +-1 for base -1, 0 otherwise."""
+    base, exp = np.asarray(base), np.asarray(exp)
+    neg = exp < 0
+    if not neg.any():
+        return np.asarray(np.power(base, exp))
+    out = np.asarray(np.power(base, np.where(neg, 0, exp)))
+    special = np.where(base == 1, 1, np.where(base == -1, np.where(exp % 2 == 0, 1, -1), 0))
+    return np.where(neg, special, out).astype(out.dtype, copy=False)
+
+
