@@ -16,9 +16,12 @@ behind PyTorch's argument rules: those methods are added to this class by tinygr
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:  # for the type hints only: function.py is built on this file
+    from .autograd.function import Function
 
 
 class Version:
@@ -37,7 +40,7 @@ class Tensor:
 
     _data: np.ndarray
     requires_grad: bool
-    grad_fn: Any  # a Function (autograd/function.py), or None for a leaf
+    grad_fn: Function | None  # the node that computed it (autograd/function.py); None for a leaf
     _grad: Tensor | None
     _version: Version
     _base: Tensor | None
@@ -116,14 +119,12 @@ class Tensor:
     def retains_grad(self) -> bool:
         return self.grad_fn is not None and self.grad_fn._retain is not None
 
-    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> Any:
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> HookHandle:
         """Call ``hook(grad)`` with this tensor's gradient during backward; it may return a new one."""
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self.grad_fn is not None:
             return self.grad_fn.register_hook(hook)
-        from .autograd.node import HookHandle
-
         if self._hooks is None:
             self._hooks = []
         return HookHandle(self._hooks, hook)
@@ -141,6 +142,21 @@ class Tensor:
         return self._data.__array_interface__["data"][0]
 
 
+class HookHandle:
+    """Returned by ``register_hook``; ``remove()`` takes the hook out again."""
+
+    __slots__ = ("_hooks", "_fn")
+
+    def __init__(self, hooks: list, fn: Callable) -> None:
+        hooks.append(fn)
+        self._hooks = hooks
+        self._fn = fn
+
+    def remove(self) -> None:
+        if self._fn in self._hooks:
+            self._hooks.remove(self._fn)
+
+
 def storage_root(arr: np.ndarray) -> np.ndarray:
     """The ndarray that owns the buffer ``arr`` looks into (PyTorch's storage)."""
     while isinstance(arr.base, np.ndarray):
@@ -148,7 +164,7 @@ def storage_root(arr: np.ndarray) -> np.ndarray:
     return arr
 
 
-def wrap(array: np.ndarray, requires_grad: bool = False, grad_fn: Any = None, cls: type = Tensor) -> Any:
+def wrap(array: np.ndarray, requires_grad: bool = False, grad_fn: Function | None = None, cls: type = Tensor) -> Any:
     """The one place that builds a Tensor: ``array`` as it is (no copy), with fresh autograd state."""
     t = object.__new__(cls)
     t._data = array

@@ -120,8 +120,13 @@ class Function(Node):
         """Run ``forward`` on the inputs' arrays; record the node when a gradient will be needed."""
         ctx = cls()
         recording = grad_mode.enabled
-        needs = ctx.needs_input_grad = tuple([recording and t.requires_grad for t in inputs])
-        arrays = [t._data for t in inputs]
+        arrays, needs, edges = [], [], []  # per input: its array, whether it needs a gradient, its node
+        for t in inputs:
+            need = recording and t.requires_grad
+            arrays.append(t._data)
+            needs.append(need)
+            edges.append((t.grad_fn or t) if need else None)  # a leaf is its own edge
+        ctx.needs_input_grad = needs = tuple(needs)
         try:
             raw = cls.forward(ctx, *arrays, **attrs)
         except ValueError as e:  # NumPy's shape errors, reworded to name the op and the shapes
@@ -131,7 +136,7 @@ class Function(Node):
             # the node: the output points at it, it points at the inputs that need a gradient
             out.requires_grad, out.grad_fn = True, ctx
             ctx._seq = next_seq()
-            ctx._edges = tuple([(t.grad_fn or t) if need else None for t, need in zip(inputs, needs)])
+            ctx._edges = tuple(edges)
             ctx._out_shape = out._data.shape
             if ctx._saved is not None:
                 ctx._resolve_saved(inputs, arrays, raw, out)

@@ -10,22 +10,7 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
-
-class HookHandle:
-    """Returned by ``register_hook``; ``remove()`` takes the hook out again."""
-
-    __slots__ = ("_hooks", "_fn")
-
-    def __init__(self, hooks: list, fn: Any) -> None:
-        hooks.append(fn)
-        self._hooks = hooks
-        self._fn = fn
-
-    def remove(self) -> None:
-        try:
-            self._hooks.remove(self._fn)
-        except ValueError:
-            pass
+from ..tensor import HookHandle
 
 
 class AccumulateGrad:
