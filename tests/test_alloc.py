@@ -1,4 +1,4 @@
-"""The allocator tweak done at import (tinygrad_ko._alloc): on, off, and out of the user's way."""
+"""The allocator tweak done at import (tinygrad_ko.kernels.alloc): on, off, and out of the user's way."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-CHECK = "import tinygrad_ko, tinygrad_ko._alloc as a; print(a.applied)"
+CHECK = "import tinygrad_ko, tinygrad_ko.kernels.alloc as a; print(a.applied)"
 
 
 def _applied(**env: str) -> str:

@@ -8,8 +8,9 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from . import _alloc, autograd
-from ._parallel import get_num_threads, set_num_threads
+from . import autograd
+from .kernels import alloc as _alloc
+from .kernels.threads import get_num_threads, set_num_threads
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .dtypes import (
     bool_,
@@ -62,7 +63,7 @@ from .tensor import (
     zeros_like,
 )
 
-# glibc keeps freed large buffers for reuse instead of unmapping them (see _alloc; a no-op elsewhere)
+# glibc keeps freed large buffers for reuse instead of unmapping them (see kernels/alloc.py; a no-op elsewhere)
 _alloc.tune_malloc()
 
 bool = bool_  # noqa: A001  (PyTorch spells it tinygrad_ko.bool)
