@@ -30,10 +30,7 @@ F32 = np.float32
 
 
 def tg_conv2d() -> Callable[..., Any]:
-    conv = getattr(TF, "conv2d", None)
-    if conv is None:  # before nn.functional exports it
-        from tinygrad_ko.ops.conv import conv2d as conv
-    return conv
+    return TF.conv2d
 
 
 def bench_chain(report: C.Report, torch: Any, repeats: int, steps: int, target_s: float) -> None:

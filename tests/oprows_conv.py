@@ -12,7 +12,9 @@ import numpy as np
 from hypothesis import strategies as st
 from optable import OpRow, array, layout
 
-from tinygrad_ko.ops import conv as C
+from tinygrad_ko.nn import functional as F
+from tinygrad_ko.nn._conv_functional import avg_pool2d_with, conv2d_with, max_pool2d_with
+from tinygrad_ko.ops.conv import AvgPool2d, Conv2d, MaxPool2d, batch_norm_train
 
 S = st.composite
 
@@ -230,40 +232,55 @@ def batch_norm_eval_case(draw):
 
 
 def _tg_bn_eval(x, w, b, rm, rv):
-    return C.batch_norm(x, rm, rv, w, b, training=False)
+    return F.batch_norm(x, rm, rv, w, b, training=False)
 
 
 ROWS = [
     OpRow(
-        "conv2d", lambda x, w, b, s, p, d, g: C.conv2d(x, w, b, s, p, d, g), conv_case(), ref_conv2d,
-        covers=("Convolution",), gradgrad=False,
+        "conv2d", lambda x, w, b, s, p, d, g: F.conv2d(x, w, b, s, p, d, g), conv_case(), ref_conv2d,
+        covers=("TunedConv2d",), gradgrad=False,
     ),
     OpRow(
-        "conv2d_weight_only", lambda x, w, b, s, p, d, g: C.conv2d(x, w, b, s, p, d, g), conv_case(), ref_conv2d,
-        covers=("Convolution",), differentiable=(1,), gradgrad=False,
+        "conv2d_weight_only", lambda x, w, b, s, p, d, g: F.conv2d(x, w, b, s, p, d, g), conv_case(), ref_conv2d,
+        covers=("TunedConv2d",), differentiable=(1,), gradgrad=False,
     ),
     OpRow(
-        "conv2d_input_only", lambda x, w, b, s, p, d, g: C.conv2d(x, w, b, s, p, d, g), conv_case(), ref_conv2d,
-        covers=("Convolution",), differentiable=(0,), gradgrad=False,
+        "conv2d_input_only", lambda x, w, b, s, p, d, g: F.conv2d(x, w, b, s, p, d, g), conv_case(), ref_conv2d,
+        covers=("TunedConv2d",), differentiable=(0,), gradgrad=False,
     ),
     OpRow(
-        "max_pool2d", lambda x, k, s, p, d, c: C.max_pool2d(x, k, s, p, d, c), max_pool_case(), ref_max_pool2d,
-        covers=("MaxPool2D",), gradgrad=False,
+        "max_pool2d", lambda x, k, s, p, d, c: F.max_pool2d(x, k, s, p, d, c), max_pool_case(), ref_max_pool2d,
+        covers=("TunedMaxPool2d",), gradgrad=False,
     ),
     OpRow(
-        "avg_pool2d", lambda x, k, s, p, c, i, d: C.avg_pool2d(x, k, s, p, c, i, d), avg_pool_case(), ref_avg_pool2d,
-        covers=("AvgPool2D",), gradgrad=False,
+        "avg_pool2d", lambda x, k, s, p, c, i, d: F.avg_pool2d(x, k, s, p, c, i, d), avg_pool_case(), ref_avg_pool2d,
+        covers=("TunedAvgPool2d",), gradgrad=False,
     ),
     OpRow(
-        "adaptive_avg_pool2d", C.adaptive_avg_pool2d, adaptive_case(), ref_adaptive_avg_pool2d,
-        covers=("AvgPool2D",), gradgrad=False,
+        "adaptive_avg_pool2d", F.adaptive_avg_pool2d, adaptive_case(), ref_adaptive_avg_pool2d,
+        covers=("TunedAvgPool2d",), gradgrad=False,
     ),
     # sizes that do not divide the input go through Tensor matmuls: twice differentiable
-    OpRow("adaptive_avg_pool2d_general", C.adaptive_avg_pool2d, adaptive_case(general_only=True), ref_adaptive_avg_pool2d),
+    OpRow("adaptive_avg_pool2d_general", F.adaptive_avg_pool2d, adaptive_case(general_only=True), ref_adaptive_avg_pool2d),
     OpRow(
-        "batch_norm_train", lambda x, w, b: C.batch_norm(x, None, None, w, b, training=True), batch_norm_case(),
-        ref_batch_norm_train, covers=("NativeBatchNorm",), gradgrad=False, atol=1e-4,
+        "batch_norm_train", lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True), batch_norm_case(),
+        ref_batch_norm_train, covers=("TunedBatchNorm",), gradgrad=False, atol=1e-4,
     ),
+    # the reading path's reference ops, behind the same argument handling
+    OpRow(
+        "conv2d_reference", lambda x, w, b, s, p, d, g: conv2d_with(Conv2d, x, w, b, s, p, d, g), conv_case(),
+        ref_conv2d, covers=("Conv2d",), gradgrad=False,
+    ),
+    OpRow(
+        "max_pool2d_reference", lambda x, k, s, p, d, c: max_pool2d_with(MaxPool2d, x, k, s, p, d, c),
+        max_pool_case(), ref_max_pool2d, covers=("MaxPool2d",), gradgrad=False,
+    ),
+    OpRow(
+        "avg_pool2d_reference", lambda x, k, s, p, c, i, d: avg_pool2d_with(AvgPool2d, x, k, s, p, c, i, d),
+        avg_pool_case(), ref_avg_pool2d, covers=("AvgPool2d",), gradgrad=False,
+    ),
+    # Tensor ops: twice differentiable
+    OpRow("batch_norm_train_reference", batch_norm_train, batch_norm_case(), ref_batch_norm_train, atol=1e-4),
     OpRow(
         "batch_norm_eval", _tg_bn_eval, batch_norm_eval_case(), ref_batch_norm_eval, differentiable=(0, 1, 2),
     ),

@@ -1,7 +1,8 @@
 """``nn.functional`` (``import tinygrad_ko.nn.functional as F``): layers and losses as functions.
 
 The hot ones are single fused nodes: ``linear`` (``x @ W.T + b``) and ``cross_entropy``
-(log-softmax + NLL). The others are thin wrappers over Tensor methods. Wrappers validate their
+(log-softmax + NLL). Convolution, pooling, batch norm and channel dropout are in
+``_conv_functional``, imported here. The others are thin wrappers over Tensor methods. Wrappers validate their
 arguments and raise errors that name the shapes and dtypes involved.
 """
 
@@ -17,6 +18,14 @@ from ..ops import loss as _loss_ops
 from ..random import default_generator
 from ..tensor import Tensor, _make, as_tensor, where
 from ..tensor import pad as pad  # noqa: PLC0414  (F.pad, same function as tinygrad_ko.pad)
+from ._conv_functional import (  # convolution, pooling, batch norm, channel dropout
+    adaptive_avg_pool2d as adaptive_avg_pool2d,
+    avg_pool2d as avg_pool2d,
+    batch_norm as batch_norm,
+    conv2d as conv2d,
+    dropout2d as dropout2d,
+    max_pool2d as max_pool2d,
+)
 
 _REDUCTIONS = ("mean", "sum", "none")
 _INT64 = np.dtype(np.int64)
@@ -450,6 +459,3 @@ def binary_cross_entropy_with_logits(
         pw = pw.astype(input._data.dtype, copy=False)
     return _loss_ops.BinaryCrossEntropyWithLogits.apply(input, target, weight=w, pos_weight=pw, reduction=reduction)
 
-
-# ---- convolution, pooling, normalisation ----------------------------------------------------------
-from ..ops.conv import adaptive_avg_pool2d, avg_pool2d, batch_norm, conv2d, dropout2d, max_pool2d  # noqa: E402

@@ -3,7 +3,7 @@
 BatchNorm follows PyTorch: in training it normalises with the batch mean and the *biased* batch
 variance and updates ``running_mean``/``running_var`` with ``momentum`` and the *unbiased*
 variance (``momentum=None`` gives a cumulative average over ``num_batches_tracked`` batches); in
-eval it uses the running statistics. The kernels live in ``tinygrad_ko.ops.conv``.
+eval it uses the running statistics. The function is ``nn.functional.batch_norm``.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 
 from .. import dtypes as _dt
-from ..ops import conv as C
 from ..tensor import Tensor, _make, empty
+from . import functional as F
 from . import init
 from .module import Module
 from .parameter import Parameter
@@ -91,7 +91,7 @@ class _BatchNorm(Module):
         # batch statistics while training, or in eval when there are no running statistics
         use_batch_stats = self.training or (self.running_mean is None and self.running_var is None)
         track = not self.training or self.track_running_stats
-        return C.batch_norm(
+        return F.batch_norm(
             input,
             self.running_mean if track else None,
             self.running_var if track else None,
@@ -132,7 +132,7 @@ class Dropout2d(Module):
         self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
-        return C.dropout2d(input, self.p, self.training, self.inplace)
+        return F.dropout2d(input, self.p, self.training, self.inplace)
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
