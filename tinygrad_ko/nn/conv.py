@@ -6,13 +6,12 @@ weight and bias, with PyTorch's names, defaults, initialisation and reprs.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from .. import dtypes as _dt
 from ..tensor import Tensor, empty
 from . import functional as F
-from . import init
+from .layers import reset_fan_in_uniform
 from ._conv_functional import _pair
 from .module import Module
 from .parameter import Parameter
@@ -80,12 +79,7 @@ class Conv2d(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            if fan_in != 0:
-                bound = 1 / math.sqrt(fan_in)
-                init.uniform_(self.bias, -bound, bound)
+        reset_fan_in_uniform(self.weight, self.bias, bias_without_fan_in=False)
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)

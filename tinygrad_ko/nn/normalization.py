@@ -1,4 +1,4 @@
-"""Batch normalisation (BatchNorm1d, BatchNorm2d) and channel dropout (Dropout2d).
+"""Batch normalisation (BatchNorm1d, BatchNorm2d); Dropout2d, re-exported here, is in ``layers``.
 
 BatchNorm follows PyTorch: in training it normalises with the batch mean and the *biased* batch
 variance and updates ``running_mean``/``running_var`` with ``momentum`` and the *unbiased*
@@ -16,6 +16,7 @@ from .. import dtypes as _dt
 from ..tensor import Tensor, _make, empty
 from . import functional as F
 from . import init
+from .layers import Dropout2d as Dropout2d  # noqa: PLC0414  (its old home)
 from .module import Module
 from .parameter import Parameter
 
@@ -120,19 +121,3 @@ class BatchNorm2d(_BatchNorm):
 
     _expected_dims = (4,)
 
-
-class Dropout2d(Module):
-    """Zeroes whole channels with probability p while training (the rest scaled by 1/(1-p))."""
-
-    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
-        super().__init__()
-        if p < 0 or p > 1:
-            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-        self.p = p
-        self.inplace = inplace
-
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
-        return F.dropout2d(input, self.p, self.training, self.inplace)
-
-    def extra_repr(self) -> str:
-        return f"p={self.p}, inplace={self.inplace}"
