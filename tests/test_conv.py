@@ -15,10 +15,10 @@ from oprows_conv import ref_adaptive_avg_pool2d, ref_avg_pool2d, ref_conv2d, ref
 import tinygrad_ko as tg
 from tinygrad_ko import models, nn
 from tinygrad_ko.autograd import gradcheck
-from tinygrad_ko.nn.conv import AdaptiveAvgPool2d, AvgPool2d, Conv2d, MaxPool2d
-from tinygrad_ko.nn.normalization import BatchNorm1d, BatchNorm2d, Dropout2d
 from tinygrad_ko.kernels import conv as conv_kernels
 from tinygrad_ko.nn import functional as F
+from tinygrad_ko.nn.conv import AdaptiveAvgPool2d, AvgPool2d, Conv2d, MaxPool2d
+from tinygrad_ko.nn.normalization import BatchNorm1d, BatchNorm2d, Dropout2d
 
 RNG = np.random.default_rng(0)
 

@@ -63,13 +63,16 @@ CONV_CASES = [
 ]
 
 
+def _two(value):
+    return (value, value) if isinstance(value, int) else tuple(value)
+
+
 def _conv_case(case, bias, seed):
     xs, ws, stride, padding, dilation, groups = case
     rng = _rng(seed)
     x, w = rng.standard_normal(xs), rng.standard_normal(ws)
     b = rng.standard_normal(ws[0]) if bias else None
-    pair = (lambda v: (v, v) if isinstance(v, int) else tuple(v))
-    stride, dilation = pair(stride), pair(dilation)
+    stride, dilation = _two(stride), _two(dilation)
     pads = _conv_padding(padding, ws[2:], dilation, stride)
     return x, w, b, stride, pads, dilation, groups
 

@@ -9,8 +9,6 @@ import importlib
 from typing import Any
 
 from . import autograd
-from .kernels import alloc as _alloc
-from .kernels.threads import get_num_threads, set_num_threads
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .dtypes import (
     bool_,
@@ -30,6 +28,8 @@ from .dtypes import (
 )
 from .dtypes import float as float  # noqa: PLC0414
 from .dtypes import int as int  # noqa: PLC0414
+from .kernels import alloc as _alloc
+from .kernels.threads import get_num_threads, set_num_threads
 from .random import initial_seed, manual_seed
 from .serialization import load, save
 from .tensor import (

@@ -11,8 +11,8 @@ from typing import Any
 from .. import dtypes as _dt
 from ..tensor import Tensor, empty
 from . import functional as F
-from .layers import reset_fan_in_uniform
 from ._conv_functional import _pair
+from .layers import reset_fan_in_uniform
 from .module import Module
 from .parameter import Parameter
 

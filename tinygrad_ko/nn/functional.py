@@ -18,14 +18,7 @@ from ..ops import loss as _loss_ops
 from ..random import default_generator
 from ..tensor import Tensor, _make, as_tensor, where
 from ..tensor import pad as pad  # noqa: PLC0414  (F.pad, same function as tinygrad_ko.pad)
-from ._conv_functional import (  # convolution, pooling, batch norm, channel dropout
-    adaptive_avg_pool2d as adaptive_avg_pool2d,
-    avg_pool2d as avg_pool2d,
-    batch_norm as batch_norm,
-    conv2d as conv2d,
-    dropout2d as dropout2d,
-    max_pool2d as max_pool2d,
-)
+from ._conv_functional import adaptive_avg_pool2d, avg_pool2d, batch_norm, conv2d, dropout2d, max_pool2d
 
 _REDUCTIONS = ("mean", "sum", "none")
 _INT64 = np.dtype(np.int64)

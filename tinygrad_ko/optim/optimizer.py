@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from ..kernels import blas, threads
 from ..autograd.grad_mode import enable_grad
+from ..kernels import blas, threads
 from ..tensor import Tensor, from_numpy
 
 
