@@ -13,9 +13,14 @@ CHECK = "import tinygrad_ko, tinygrad_ko.kernels.alloc as a; print(a.applied)"
 
 
 def _applied(**env: str) -> str:
-    clean = {k: v for k, v in os.environ.items()
-             if k not in ("TINYGRAD_KO_MALLOPT", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES")}
-    proc = subprocess.run([sys.executable, "-c", CHECK], env={**clean, **env}, capture_output=True, text=True, timeout=120)
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("TINYGRAD_KO_MALLOPT", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES")
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", CHECK], env={**clean, **env}, capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout.strip()
 

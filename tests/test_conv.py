@@ -59,7 +59,9 @@ def test_conv2d_noncontiguous_and_unbatched_input():
     x = _t((2, 3, 6, 7)).permute(0, 1, 3, 2)  # a transposed view
     w = _t((4, 3, 3, 3))
     out = F.conv2d(x, w, padding=1)
-    np.testing.assert_allclose(out.numpy(), ref_conv2d(np.asarray(x.numpy()), w.numpy(), padding=1), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(
+        out.numpy(), ref_conv2d(np.asarray(x.numpy()), w.numpy(), padding=1), rtol=1e-4, atol=1e-4
+    )
     single = F.conv2d(x[0], w, padding=1)  # (C, H, W) unbatched, like PyTorch
     assert single.shape == (4, 7, 6)
     np.testing.assert_allclose(single.numpy(), out.numpy()[0], rtol=1e-5, atol=1e-5)
@@ -67,7 +69,9 @@ def test_conv2d_noncontiguous_and_unbatched_input():
 
 def test_conv2d_gradients_float64():
     x, w, b = _t((2, 4, 5, 6), np.float64, True), _t((6, 2, 3, 2), np.float64, True), _t((6,), np.float64, True)
-    assert gradcheck(lambda x, w, b: F.conv2d(x, w, b, stride=(2, 1), padding=(1, 2), dilation=(1, 2), groups=2), (x, w, b))
+    assert gradcheck(
+        lambda x, w, b: F.conv2d(x, w, b, stride=(2, 1), padding=(1, 2), dilation=(1, 2), groups=2), (x, w, b)
+    )
     # many columns (C*kh*kw >= 64) and no input gradient: the weight gradient takes the other product
     x, w, b = _t((2, 8, 4, 4), np.float64), _t((2, 8, 3, 3), np.float64, True), _t((2,), np.float64, True)
     assert gradcheck(lambda w, b: F.conv2d(x, w, b, padding=1), (w, b))
@@ -160,8 +164,12 @@ def test_conv2d_drops_taps_that_only_meet_padding(xs, ws, kw, live):
     x = _t((2, 3, 3, 3), np.float64, True)
     out = F.conv2d(x, w[:, :, :3, :3], stride=3, padding=1)
     assert out.grad_fn.geom.live is None
-    np.testing.assert_allclose(out.detach().numpy(), ref_conv2d(x.detach().numpy(), w.detach().numpy()[:, :, :3, :3],
-                                                                stride=3, padding=1), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        out.detach().numpy(),
+        ref_conv2d(x.detach().numpy(), w.detach().numpy()[:, :, :3, :3], stride=3, padding=1),
+        rtol=1e-10,
+        atol=1e-12,
+    )
 
 
 @pytest.mark.parametrize("stride", [1, 2])
@@ -236,7 +244,11 @@ def _first_max_grad(x, g, kernel, stride, padding):
                     for u in range(kh):
                         for v in range(kw):
                             r, q = i * sh - ph + u, j * sw - pw + v
-                            if 0 <= r < h and 0 <= q < w and (best is None or x[a, ch, r, q] > x[a, ch, best[0], best[1]]):
+                            if (
+                                0 <= r < h
+                                and 0 <= q < w
+                                and (best is None or x[a, ch, r, q] > x[a, ch, best[0], best[1]])
+                            ):
                                 best = (r, q)
                     gx[a, ch, best[0], best[1]] += g[a, ch, i, j]
     return gx
@@ -244,7 +256,13 @@ def _first_max_grad(x, g, kernel, stride, padding):
 
 @pytest.mark.parametrize(
     "kernel,stride,padding",
-    [((2, 2), (2, 2), (0, 0)), ((3, 3), (3, 3), (0, 0)), ((2, 3), (2, 3), (0, 0)), ((3, 3), (2, 2), (1, 1)), ((2, 2), (1, 1), (0, 0))],
+    [
+        ((2, 2), (2, 2), (0, 0)),
+        ((3, 3), (3, 3), (0, 0)),
+        ((2, 3), (2, 3), (0, 0)),
+        ((3, 3), (2, 2), (1, 1)),
+        ((2, 2), (1, 1), (0, 0)),
+    ],
 )
 @pytest.mark.parametrize("contiguous", [True, False])
 def test_max_pool2d_gradient_with_ties(kernel, stride, padding, contiguous):
@@ -260,7 +278,9 @@ def test_max_pool2d_gradient_with_ties(kernel, stride, padding, contiguous):
     out.backward(tg.from_numpy(g))
     np.testing.assert_array_equal(out.detach().numpy(), ref_max_pool2d(values, kernel, stride, padding))
     expected = np.zeros_like(stored)
-    expected[:, :, :, :12 if contiguous else None : 1 if contiguous else 2] = _first_max_grad(values, g, kernel, stride, padding)
+    expected[:, :, :, : 12 if contiguous else None : 1 if contiguous else 2] = _first_max_grad(
+        values, g, kernel, stride, padding
+    )
     # overlapping windows add gradients: float32 rounding may differ from the loop's order
     np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-6, atol=1e-6)
 
@@ -268,7 +288,9 @@ def test_max_pool2d_gradient_with_ties(kernel, stride, padding, contiguous):
 def test_max_pool2d_pads_with_minus_infinity():
     x = tg.full((1, 1, 2, 2), -5.0)
     out = F.max_pool2d(x, 3, stride=1, padding=1)
-    np.testing.assert_array_equal(out.numpy(), np.full((1, 1, 2, 2), -5.0, dtype=np.float32))  # never the 0 of zero padding
+    np.testing.assert_array_equal(
+        out.numpy(), np.full((1, 1, 2, 2), -5.0, dtype=np.float32)
+    )  # never the 0 of zero padding
 
 
 def test_max_pool2d_gradient_goes_to_first_maximum():
@@ -295,14 +317,12 @@ def test_max_pool2d_propagates_nan():
 def test_max_pool2d_gradient_goes_to_the_last_nan_like_pytorch(dtype):
     nan = np.nan
     # four 2x2 windows side by side; PyTorch 2.13 sends each window's gradient to the marked element
-    x = np.array([[1, nan, nan, 5, 1, 2, nan, 1],
-                  [nan, 2, 3, nan, nan, 0, 2, 3]], dtype=dtype)[None, None]
+    x = np.array([[1, nan, nan, 5, 1, 2, nan, 1], [nan, 2, 3, nan, nan, 0, 2, 3]], dtype=dtype)[None, None]
     xt = tg.from_numpy(x).requires_grad_(True)
     out = F.max_pool2d(xt, 2)
     assert np.isnan(out.detach().numpy()).all()
     out.backward(tg.from_numpy(np.array([[[[1, 2, 3, 4]]]], dtype=dtype)))
-    np.testing.assert_array_equal(xt.grad.numpy()[0, 0], [[0, 0, 0, 0, 0, 0, 4, 0],
-                                                          [1, 0, 0, 2, 3, 0, 0, 0]])
+    np.testing.assert_array_equal(xt.grad.numpy()[0, 0], [[0, 0, 0, 0, 0, 0, 4, 0], [1, 0, 0, 2, 3, 0, 0, 0]])
     # a NaN-free window beside them still picks its first maximum
     x2 = np.array([[nan, 1, 3, 3], [2, 3, 0, 3]], dtype=dtype)[None, None]
     xt2 = tg.from_numpy(x2).requires_grad_(True)
@@ -316,8 +336,9 @@ def test_max_pool2d_nan_in_overlapping_and_padded_windows_like_pytorch():
     x = tg.tensor([[[[1.0, nan, 3.0], [nan, 2.0, 0.0], [4.0, 5.0, 6.0]]]], requires_grad=True)
     F.max_pool2d(x, 3, stride=1).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy()[0, 0], [[0, 0, 0], [1, 0, 0], [0, 0, 0]])
-    x = tg.tensor([[[[1.0, nan, 3.0, nan], [nan, 2.0, 0.0, 1.0], [4.0, 5.0, 6.0, 7.0], [1.0, 1.0, 1.0, 1.0]]]],
-                  requires_grad=True)
+    x = tg.tensor(
+        [[[[1.0, nan, 3.0, nan], [nan, 2.0, 0.0, 1.0], [4.0, 5.0, 6.0, 7.0], [1.0, 1.0, 1.0, 1.0]]]], requires_grad=True
+    )
     F.max_pool2d(x, 2, stride=1, padding=1).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy()[0, 0], [[1, 3, 0, 4], [4, 0, 0, 0], [1, 1, 2, 4], [2, 1, 1, 1]])
 
@@ -401,7 +422,9 @@ def test_avg_pool2d_count_include_pad_values():
     np.testing.assert_allclose(without.numpy()[0, 0], np.ones((3, 3)))
 
 
-@pytest.mark.parametrize("size,out", [((7, 7), 1), ((7, 7), (1, 1)), ((8, 6), (4, 3)), ((7, 5), 3), ((10, 9), (4, 2)), ((5, 5), (None, 2))])
+@pytest.mark.parametrize(
+    "size,out", [((7, 7), 1), ((7, 7), (1, 1)), ((8, 6), (4, 3)), ((7, 5), 3), ((10, 9), (4, 2)), ((5, 5), (None, 2))]
+)
 def test_adaptive_avg_pool2d(size, out):
     x = _t((2, 3) + size)
     y = F.adaptive_avg_pool2d(x, out)
@@ -462,7 +485,13 @@ def test_batch_norm_1d_shapes_and_no_tracking():
     free.eval()
     y = free(_t((5, 3)) * 4.0).numpy()  # no running stats: batch statistics even in eval
     np.testing.assert_allclose(y.mean(axis=0), 0, atol=1e-5)
-    assert [k for k in BatchNorm2d(2).state_dict()] == ["weight", "bias", "running_mean", "running_var", "num_batches_tracked"]
+    assert [k for k in BatchNorm2d(2).state_dict()] == [
+        "weight",
+        "bias",
+        "running_mean",
+        "running_var",
+        "num_batches_tracked",
+    ]
 
 
 def test_batch_norm_gradient_through_batch_statistics():
@@ -525,7 +554,9 @@ def test_clear_errors():
         F.conv2d(_t((2, 5, 8, 8)), w)
     with pytest.raises(RuntimeError, match=r"padded input size per channel: \(2 x 2\).*Kernel size: \(3 x 3\)"):
         F.conv2d(_t((1, 3, 2, 2)), w)
-    with pytest.raises(RuntimeError, match=r"groups=2, expected weight to be divisible by 2 at dimension 0.*\[3, 2, 3, 3\]"):
+    with pytest.raises(
+        RuntimeError, match=r"groups=2, expected weight to be divisible by 2 at dimension 0.*\[3, 2, 3, 3\]"
+    ):
         F.conv2d(_t((1, 4, 5, 5)), _t((3, 2, 3, 3)), groups=2)
     with pytest.raises(RuntimeError, match="same dtype"):
         F.conv2d(_t((1, 3, 5, 5), np.float64), w)
@@ -545,7 +576,9 @@ def test_clear_errors():
         BatchNorm2d(3)(_t((2, 3)))
     with pytest.raises(RuntimeError, match="running_mean should contain 3 elements.*not 5"):
         BatchNorm1d(5)(_t((4, 3)))
-    with pytest.raises(ValueError, match=r"Expected more than 1 value per channel when training, got input size \[1, 3\]"):
+    with pytest.raises(
+        ValueError, match=r"Expected more than 1 value per channel when training, got input size \[1, 3\]"
+    ):
         BatchNorm1d(3)(_t((1, 3)))
 
 
@@ -560,7 +593,10 @@ def test_conv2d_module_default_init_and_repr():
     assert np.abs(b).max() <= bound
     assert [n for n, _ in conv.named_parameters()] == ["weight", "bias"]
     assert repr(conv) == "Conv2d(16, 32, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))"
-    assert repr(Conv2d(3, 6, 5, stride=2, groups=3, bias=False)) == "Conv2d(3, 6, kernel_size=(5, 5), stride=(2, 2), groups=3, bias=False)"
+    assert (
+        repr(Conv2d(3, 6, 5, stride=2, groups=3, bias=False))
+        == "Conv2d(3, 6, kernel_size=(5, 5), stride=(2, 2), groups=3, bias=False)"
+    )
     assert Conv2d(3, 6, (3, 1), bias=False).bias is None
     assert repr(MaxPool2d(2)) == "MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)"
     assert repr(AvgPool2d(2)) == "AvgPool2d(kernel_size=2, stride=2, padding=0)"
@@ -584,7 +620,16 @@ def test_resnet18_forward_children_and_surgery():
     tg.manual_seed(0)
     model = models.resnet18()
     assert [n for n, _ in model.named_children()] == [
-        "conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4", "avgpool", "fc",
+        "conv1",
+        "bn1",
+        "relu",
+        "maxpool",
+        "layer1",
+        "layer2",
+        "layer3",
+        "layer4",
+        "avgpool",
+        "fc",
     ]
     assert sum(p.numel() for p in model.parameters()) == 11_689_512  # torchvision's count
     x = _t((2, 3, 32, 32))

@@ -46,8 +46,14 @@ class ConvGeometry(NamedTuple):
 
 
 def conv2d_forward(
-    x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, stride: Pair, padding: Pads, dilation: Pair,
-    groups: int, keep_for_weight_grad: bool = True,
+    x: np.ndarray,
+    w: np.ndarray,
+    bias: np.ndarray | None,
+    stride: Pair,
+    padding: Pads,
+    dilation: Pair,
+    groups: int,
+    keep_for_weight_grad: bool = True,
 ) -> tuple[np.ndarray, tuple[Any, ...], ConvGeometry]:
     """2-D cross-correlation of x (N, C, H, W) with w (O, C // groups, kh, kw), plus ``bias`` (O,).
 
@@ -71,7 +77,9 @@ def conv2d_forward(
     live = None
     if pixel_major and dilation == (1, 1):
         live = _live_kernel((kh, kw), padding, stride, (h, wd), (ho, wo))
-    geom = ConvGeometry(x.shape, padding if live is None else live[1], stride, dilation, groups, ho, wo, pixel_major, live)
+    geom = ConvGeometry(
+        x.shape, padding if live is None else live[1], stride, dilation, groups, ho, wo, pixel_major, live
+    )
     if pixel_major:
         # the padded input is needed only for the weight's gradient (the columns are rebuilt
         # from it); the small weight matrix always (its last column is the bias, if any)
@@ -133,7 +141,8 @@ def _live_range(k: int, pad: int, stride: int, size: int, out: int) -> tuple[int
     """Along one axis (dilation 1): the kernel taps [a, b) that meet the input for some output
     position, and the (before, after) padding of the same convolution by those taps only."""
     live = [
-        i for i in range(k)
+        i
+        for i in range(k)
         # output positions y with 0 <= y*stride + i - pad < size exist
         if max(0, -((i - pad) // stride)) <= min(out - 1, (size - 1 + pad - i) // stride)
     ]

@@ -41,8 +41,13 @@ def max_pool2d_forward(
     ho, wo = out_size
     (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
     if (
-        (kh, kw) == (sh, sw) and (kh == 1 or dh == 1) and (kw == 1 or dw == 1) and not any(padding)
-        and x.shape[2] == ho * kh and x.shape[3] == wo * kw and x.flags.c_contiguous
+        (kh, kw) == (sh, sw)
+        and (kh == 1 or dh == 1)
+        and (kw == 1 or dw == 1)
+        and not any(padding)
+        and x.shape[2] == ho * kh
+        and x.shape[3] == wo * kw
+        and x.flags.c_contiguous
     ):
         # the common case (e.g. 2x2 windows, stride 2): the windows tile the input
         # (a window holding NaN sends its gradient to the NaN: the general kernel below does that)
@@ -72,8 +77,16 @@ def max_pool2d_forward(
         _first_real_tap_wins(out, idx, x.shape[2:], kernel, stride, dilation, padding)
     disjoint = sh >= dh * (kh - 1) + 1 and sw >= dw * (kw - 1) + 1  # windows share no input
     # the windows cover the input exactly: every input position receives a gradient (maybe 0)
-    covered = disjoint and not any(padding) and (kh == 1 or dh == 1) and (kw == 1 or dw == 1) \
-        and ho * sh == xp.shape[2] and wo * sw == xp.shape[3] and sh == kh and sw == kw
+    covered = (
+        disjoint
+        and not any(padding)
+        and (kh == 1 or dh == 1)
+        and (kw == 1 or dw == 1)
+        and ho * sh == xp.shape[2]
+        and wo * sw == xp.shape[3]
+        and sh == kh
+        and sw == kw
+    )
     return out, (idx,), ("general", x.shape, xp.shape, padding, taps, disjoint, covered)
 
 
@@ -252,8 +265,10 @@ def _max_pool_2x2_backward(g: np.ndarray, right: np.ndarray, lower: np.ndarray, 
     g = g.astype(np.float32, copy=False)
     gx = np.empty(shape, dtype=np.float32)
     np.left_shift(
-        g.view(np.uint32).reshape(m, 1, wo), shift.reshape(m, 2, wo),
-        out=gx.view(np.uint64).reshape(m, 2, wo), dtype=np.uint64,
+        g.view(np.uint32).reshape(m, 1, wo),
+        shift.reshape(m, 2, wo),
+        out=gx.view(np.uint64).reshape(m, 2, wo),
+        dtype=np.uint64,
     )
     return gx
 

@@ -65,7 +65,9 @@ def _is_unbatched(x: Any, op: str) -> bool:
     )
 
 
-def _conv_padding(padding: Any, kernel: tuple[int, int], dilation: tuple[int, int], stride: tuple[int, int]) -> tuple[int, int, int, int]:
+def _conv_padding(
+    padding: Any, kernel: tuple[int, int], dilation: tuple[int, int], stride: tuple[int, int]
+) -> tuple[int, int, int, int]:
     if isinstance(padding, str):
         if padding == "valid":
             return (0, 0, 0, 0)
@@ -96,8 +98,14 @@ def conv2d(
 
 
 def conv2d_with(
-    op: type[Function], input: Tensor, weight: Tensor, bias: Tensor | None,  # noqa: A002
-    stride: Any, padding: Any, dilation: Any, groups: int,
+    op: type[Function],
+    input: Tensor,  # noqa: A002
+    weight: Tensor,
+    bias: Tensor | None,
+    stride: Any,
+    padding: Any,
+    dilation: Any,
+    groups: int,
 ) -> Tensor:
     """:func:`conv2d` computed by ``op``: the tuned op, or the reading path's ``Conv2d``."""
     unbatched = _is_unbatched(input, "conv2d")
@@ -105,7 +113,9 @@ def conv2d_with(
         input = input.unsqueeze(0)  # noqa: A001
     x, w = input._data, weight._data
     if w.ndim != 4:
-        raise RuntimeError(f"conv2d: expected a 4-D weight (out_channels, in_channels/groups, kH, kW), got weight of size {_shape(w)}")
+        raise RuntimeError(
+            f"conv2d: expected a 4-D weight (out_channels, in_channels/groups, kH, kW), got weight of size {_shape(w)}"
+        )
     if x.dtype != w.dtype or (bias is not None and bias._data.dtype != x.dtype):
         bdt = f", bias {bias.dtype}" if bias is not None else ""
         raise RuntimeError(f"conv2d: input ({input.dtype}), weight ({weight.dtype}){bdt} must have the same dtype")
@@ -122,7 +132,9 @@ def conv2d_with(
             f"{cg * groups} channels, but got {x.shape[1]} channels instead"
         )
     if bias is not None and bias._data.shape != (o,):
-        raise RuntimeError(f"conv2d: expected bias of shape [{o}] for weight of size {_shape(w)}, got {_shape(bias._data)}")
+        raise RuntimeError(
+            f"conv2d: expected bias of shape [{o}] for weight of size {_shape(w)}, got {_shape(bias._data)}"
+        )
     st = _pair(stride, "stride", "conv2d")
     dl = _pair(dilation, "dilation", "conv2d")
     if min(st) < 1 or min(dl) < 1:
@@ -142,8 +154,13 @@ def conv2d_with(
 
 
 def _pool_geometry(
-    op: str, shape: tuple[int, ...], kernel: tuple[int, int], stride: tuple[int, int],
-    padding: tuple[int, int], dilation: tuple[int, int], ceil_mode: bool,
+    op: str,
+    shape: tuple[int, ...],
+    kernel: tuple[int, int],
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+    dilation: tuple[int, int],
+    ceil_mode: bool,
 ) -> tuple[tuple[int, int, int, int], int, int]:
     """(top, bottom, left, right) padding and the output size of a pooling window sweep.
 
@@ -155,7 +172,9 @@ def _pool_geometry(
     for size, k, s, p, d in zip(shape[2:], kernel, stride, padding, dilation):
         eff = d * (k - 1) + 1
         if k < 1 or s < 1 or d < 1 or p < 0:
-            raise ValueError(f"{op}: kernel_size, stride and dilation must be positive and padding >= 0, got kernel {kernel}, stride {stride}, padding {padding}, dilation {dilation}")
+            raise ValueError(
+                f"{op}: kernel_size, stride and dilation must be positive and padding >= 0, got kernel {kernel}, stride {stride}, padding {padding}, dilation {dilation}"
+            )
         if 2 * p > eff:
             raise RuntimeError(
                 f"{op}: pad should be at most half of effective kernel size, but got pad={p}, "
@@ -196,8 +215,14 @@ def max_pool2d(
 
 
 def max_pool2d_with(
-    op: type[Function], input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,  # noqa: A002
-    dilation: Any = 1, ceil_mode: bool = False, return_indices: bool = False,
+    op: type[Function],
+    input: Tensor,  # noqa: A002
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
 ) -> Tensor:
     """:func:`max_pool2d` computed by ``op``: the tuned op, or the reading path's ``MaxPool2d``."""
     if return_indices:
@@ -212,8 +237,13 @@ def max_pool2d_with(
 
 
 def _avg_divisor(
-    shape: tuple[int, ...], kernel: tuple[int, int], stride: tuple[int, int], padding: tuple[int, int],
-    out_hw: tuple[int, int], count_include_pad: bool, dtype: np.dtype,
+    shape: tuple[int, ...],
+    kernel: tuple[int, int],
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+    out_hw: tuple[int, int],
+    count_include_pad: bool,
+    dtype: np.dtype,
 ) -> Any:
     """The window sizes PyTorch divides by: windows are clipped to input + padding (ceil mode),
     and also to the input itself when ``count_include_pad`` is False."""
@@ -246,8 +276,14 @@ def avg_pool2d(
 
 
 def avg_pool2d_with(
-    op: type[Function], input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,  # noqa: A002
-    ceil_mode: bool = False, count_include_pad: bool = True, divisor_override: int | None = None,
+    op: type[Function],
+    input: Tensor,  # noqa: A002
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
 ) -> Tensor:
     """:func:`avg_pool2d` computed by ``op``: the tuned op, or the reading path's ``AvgPool2d``."""
     unbatched = _is_unbatched(input, "avg_pool2d")
@@ -332,7 +368,9 @@ def batch_norm(
     """
     x = input._data
     if x.ndim < 2:
-        raise RuntimeError(f"batch_norm: expected an input of at least 2 dims (N, C, ...), got input of size {_shape(x)}")
+        raise RuntimeError(
+            f"batch_norm: expected an input of at least 2 dims (N, C, ...), got input of size {_shape(x)}"
+        )
     _check_float(input, "batch_norm")
     c = x.shape[1]
     for what, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight), ("bias", bias)):
@@ -343,9 +381,7 @@ def batch_norm(
             )
     if training:
         if x.size // c <= 1:
-            raise ValueError(
-                f"Expected more than 1 value per channel when training, got input size {_shape(x)}"
-            )
+            raise ValueError(f"Expected more than 1 value per channel when training, got input size {_shape(x)}")
         params = [t for t in (weight, bias) if t is not None]
         running = None
         if running_mean is not None or running_var is not None:
@@ -380,7 +416,9 @@ def dropout2d(input: Any, p: float = 0.5, training: bool = True, inplace: bool =
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     x = input._data
     if x.ndim not in (3, 4):
-        raise RuntimeError(f"dropout2d: expected a 3D (N, C, L) or 4D (N, C, H, W) input, got input of size {_shape(x)}")
+        raise RuntimeError(
+            f"dropout2d: expected a 3D (N, C, L) or 4D (N, C, H, W) input, got input of size {_shape(x)}"
+        )
     if x.ndim == 3:
         warnings.warn(
             "dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout "

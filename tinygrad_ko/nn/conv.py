@@ -154,7 +154,12 @@ class AvgPool2d(Module):
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         return F.avg_pool2d(
-            input, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
+            input,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.ceil_mode,
+            self.count_include_pad,
             self.divisor_override,
         )
 

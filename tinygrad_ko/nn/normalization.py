@@ -78,7 +78,9 @@ class _BatchNorm(Module):
         nd = input.dim()
         if nd not in self._expected_dims:
             want = " or ".join(f"{d}D" for d in self._expected_dims)
-            raise ValueError(f"{type(self).__name__}: expected {want} input (got {nd}D input of size {list(input.shape)})")
+            raise ValueError(
+                f"{type(self).__name__}: expected {want} input (got {nd}D input of size {list(input.shape)})"
+            )
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         self._check_input_dim(input)
@@ -120,4 +122,3 @@ class BatchNorm2d(_BatchNorm):
     """Batch norm over (N, C, H, W) input, per channel C."""
 
     _expected_dims = (4,)
-

@@ -28,8 +28,9 @@ Pair = tuple[int, int]
 Pads = tuple[int, int, int, int]  # (top, bottom, left, right)
 
 
-def im2col(x: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair, padding: Pads, out_hw: Pair,
-           fill: Any = 0) -> np.ndarray:
+def im2col(
+    x: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair, padding: Pads, out_hw: Pair, fill: Any = 0
+) -> np.ndarray:
     """Every window of x (N, C, H, W) as a read-only (N, C, kh, kw, Ho, Wo) view of the padded
     input: element [n, c, i, j, y, x] is padded pixel (y*sh + i*dh, x*sw + j*dw) of image n."""
     pt, pb, pl, pr = padding
@@ -40,15 +41,17 @@ def im2col(x: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair, padding: P
     return as_strided(xp, shape, (s_n, s_c, dh * s_h, dw * s_w, sh * s_h, sw * s_w), writeable=False)
 
 
-def col2im(cols: np.ndarray, x_shape: tuple[int, ...], stride: Pair, dilation: Pair, padding: Pads) -> np.ndarray:
+def col2im(columns: np.ndarray, x_shape: tuple[int, ...], stride: Pair, dilation: Pair, padding: Pads) -> np.ndarray:
     """The adjoint of :func:`im2col`: sum (N, C, kh, kw, Ho, Wo) columns into an (N, C, H, W) image."""
-    n, c, kh, kw, ho, wo = cols.shape
+    n, c, kh, kw, ho, wo = columns.shape
     (sh, sw), (dh, dw), (pt, pb, pl, pr) = stride, dilation, padding
     h, w = x_shape[2], x_shape[3]
-    image = np.zeros((n, c, h + pt + pb, w + pl + pr), dtype=cols.dtype)
+    image = np.zeros((n, c, h + pt + pb, w + pl + pr), dtype=columns.dtype)
     for i in range(kh):
         for j in range(kw):  # kernel offset (i, j) of every window at once: one strided slice
-            image[:, :, i * dh : i * dh + sh * (ho - 1) + 1 : sh, j * dw : j * dw + sw * (wo - 1) + 1 : sw] += cols[:, :, i, j]
+            rows = slice(i * dh, i * dh + sh * (ho - 1) + 1, sh)
+            cols = slice(j * dw, j * dw + sw * (wo - 1) + 1, sw)
+            image[:, :, rows, cols] += columns[:, :, i, j]
     return image[:, :, pt : pt + h, pl : pl + w]
 
 
