@@ -30,10 +30,7 @@ F32 = np.float32
 
 
 def tg_conv2d() -> Callable[..., Any]:
-    conv = getattr(TF, "conv2d", None)
-    if conv is None:  # before nn.functional exports it
-        from tinygrad_ko.ops.conv import conv2d as conv
-    return conv
+    return TF.conv2d
 
 
 def bench_chain(report: C.Report, torch: Any, repeats: int, steps: int, target_s: float) -> None:
@@ -79,12 +76,17 @@ def bench_chain(report: C.Report, torch: Any, repeats: int, steps: int, target_s
 
     scale = 1e6 / n_ops
     title = f"per-op overhead: chain of {steps} x (x*1.0001 + 0.0001) on 1 element ({n_ops} ops), us/op"
-    med_f = report.table("chain_forward", title + ", forward (graph recorded)", C.round_robin(fwd, repeats),
-                         unit="us", scale=scale)
-    med_fb = report.table("chain_forward_backward", title + ", forward + backward",
-                          C.round_robin(fwd_bwd, repeats), unit="us", scale=scale)
-    print("  backward alone (fwd+bwd - fwd), us/op: "
-          + ", ".join(f"{n} {med_fb[n] - med_f[n]:.3g}" for n in med_fb))
+    med_f = report.table(
+        "chain_forward", title + ", forward (graph recorded)", C.round_robin(fwd, repeats), unit="us", scale=scale
+    )
+    med_fb = report.table(
+        "chain_forward_backward",
+        title + ", forward + backward",
+        C.round_robin(fwd_bwd, repeats),
+        unit="us",
+        scale=scale,
+    )
+    print("  backward alone (fwd+bwd - fwd), us/op: " + ", ".join(f"{n} {med_fb[n] - med_f[n]:.3g}" for n in med_fb))
     report.results["chain_backward_only_us_per_op"] = {n: med_fb[n] - med_f[n] for n in med_fb}
     if torch is not None:
         report.target("per-op overhead, forward+backward, tinygrad_ko / torch", med_fb[C.TG] / med_fb[C.TORCH], 1.0)
@@ -92,8 +94,9 @@ def bench_chain(report: C.Report, torch: Any, repeats: int, steps: int, target_s
         report.target("per-op overhead, forward+backward, tinygrad_ko / torch", None, 1.0, why="torch not installed")
 
 
-def bench_matmul(report: C.Report, torch: Any, repeats: int, target_s: float, rng: np.random.Generator,
-                 m: int = 128) -> None:
+def bench_matmul(
+    report: C.Report, torch: Any, repeats: int, target_s: float, rng: np.random.Generator, m: int = 128
+) -> None:
     k, n = 784, 512
     a = rng.standard_normal((m, k), dtype=F32)
     b = rng.standard_normal((k, n), dtype=F32)
@@ -105,7 +108,10 @@ def bench_matmul(report: C.Report, torch: Any, repeats: int, target_s: float, rn
         (a_tg @ b_tg).backward(g_tg)
 
     fwd = {C.TG: C.calibrated(lambda: a_tg @ b_tg, target_s), C.FLOOR: C.calibrated(lambda: a @ b, target_s)}
-    fb = {C.TG: C.calibrated(tg_fb, target_s), C.FLOOR: C.calibrated(lambda: NF.matmul_forward_backward(a, b, g), target_s)}
+    fb = {
+        C.TG: C.calibrated(tg_fb, target_s),
+        C.FLOOR: C.calibrated(lambda: NF.matmul_forward_backward(a, b, g), target_s),
+    }
     if torch is not None:
         a_t = torch.tensor(a, requires_grad=True)
         b_t = torch.tensor(b, requires_grad=True)
@@ -118,14 +124,37 @@ def bench_matmul(report: C.Report, torch: Any, repeats: int, target_s: float, rn
         fwd[C.TORCH] = C.calibrated(lambda: a_t @ b_t, target_s)
         fb[C.TORCH] = C.calibrated(t_fb, target_s)
     flops = 2.0 * m * k * n
-    report.table("matmul_forward", f"matmul ({m},{k}) @ ({k},{n}), forward, ms/call", C.round_robin(fwd, repeats),
-                 unit="ms", scale=1e3, extra=C.gflops(flops))
-    report.table("matmul_forward_backward", f"matmul ({m},{k}) @ ({k},{n}), forward + backward (both grads), ms/call",
-                 C.round_robin(fb, repeats), unit="ms", scale=1e3, extra=C.gflops(3 * flops))
+    report.table(
+        "matmul_forward",
+        f"matmul ({m},{k}) @ ({k},{n}), forward, ms/call",
+        C.round_robin(fwd, repeats),
+        unit="ms",
+        scale=1e3,
+        extra=C.gflops(flops),
+    )
+    report.table(
+        "matmul_forward_backward",
+        f"matmul ({m},{k}) @ ({k},{n}), forward + backward (both grads), ms/call",
+        C.round_robin(fb, repeats),
+        unit="ms",
+        scale=1e3,
+        extra=C.gflops(3 * flops),
+    )
 
 
-def bench_conv(report: C.Report, torch: Any, repeats: int, target_s: float, rng: np.random.Generator,
-               key: str, n: int, c: int, hw: int, o: int, input_grad: bool) -> None:
+def bench_conv(
+    report: C.Report,
+    torch: Any,
+    repeats: int,
+    target_s: float,
+    rng: np.random.Generator,
+    key: str,
+    n: int,
+    c: int,
+    hw: int,
+    o: int,
+    input_grad: bool,
+) -> None:
     k, pad = 3, 1
     x = rng.standard_normal((n, c, hw, hw), dtype=F32)
     bound = 1 / np.sqrt(c * k * k)
@@ -148,8 +177,10 @@ def bench_conv(report: C.Report, torch: Any, repeats: int, target_s: float, rng:
     x_nhwc = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
     g_nhwc = np.ascontiguousarray(g.transpose(0, 2, 3, 1))
     fwd = {C.TG: C.calibrated(tg_f, target_s), C.FLOOR: C.calibrated(lambda: floor_conv.forward(x_nhwc), target_s)}
-    fb = {C.TG: C.calibrated(tg_fb, target_s),
-          C.FLOOR: C.calibrated(lambda: NF.conv_forward_backward(floor_conv, x_nhwc, g_nhwc), target_s)}
+    fb = {
+        C.TG: C.calibrated(tg_fb, target_s),
+        C.FLOOR: C.calibrated(lambda: NF.conv_forward_backward(floor_conv, x_nhwc, g_nhwc), target_s),
+    }
     if torch is not None:
         tnf = torch.nn.functional
         x_t = torch.tensor(x, requires_grad=input_grad)
@@ -163,15 +194,28 @@ def bench_conv(report: C.Report, torch: Any, repeats: int, target_s: float, rng:
         fb[C.TORCH] = C.calibrated(t_fb, target_s)
     flops = 2.0 * n * hw * hw * o * c * k * k
     what = f"conv2d {n}x{c}x{hw}x{hw}, {o} filters 3x3 pad 1"
-    report.table(f"{key}_forward", f"{what}, forward, ms/call", C.round_robin(fwd, repeats), unit="ms", scale=1e3,
-                 extra=C.gflops(flops))
+    report.table(
+        f"{key}_forward",
+        f"{what}, forward, ms/call",
+        C.round_robin(fwd, repeats),
+        unit="ms",
+        scale=1e3,
+        extra=C.gflops(flops),
+    )
     grads = "input+weight+bias grads" if input_grad else "weight+bias grads (input is data)"
-    report.table(f"{key}_forward_backward", f"{what}, forward + backward ({grads}), ms/call",
-                 C.round_robin(fb, repeats), unit="ms", scale=1e3, extra=C.gflops((3 if input_grad else 2) * flops))
+    report.table(
+        f"{key}_forward_backward",
+        f"{what}, forward + backward ({grads}), ms/call",
+        C.round_robin(fb, repeats),
+        unit="ms",
+        scale=1e3,
+        extra=C.gflops((3 if input_grad else 2) * flops),
+    )
 
 
-def bench_cross_entropy(report: C.Report, torch: Any, repeats: int, target_s: float, rng: np.random.Generator,
-                        n: int = 128) -> None:
+def bench_cross_entropy(
+    report: C.Report, torch: Any, repeats: int, target_s: float, rng: np.random.Generator, n: int = 128
+) -> None:
     classes = 10
     logits = rng.standard_normal((n, classes), dtype=F32)
     y = rng.integers(0, classes, n).astype(np.int64)
@@ -181,8 +225,10 @@ def bench_cross_entropy(report: C.Report, torch: Any, repeats: int, target_s: fl
         l_tg.grad = None
         TF.cross_entropy(l_tg, y_tg).backward()
 
-    fwd = {C.TG: C.calibrated(lambda: TF.cross_entropy(l_tg, y_tg), target_s),
-           C.FLOOR: C.calibrated(lambda: NF.cross_entropy_forward(logits, y), target_s)}
+    fwd = {
+        C.TG: C.calibrated(lambda: TF.cross_entropy(l_tg, y_tg), target_s),
+        C.FLOOR: C.calibrated(lambda: NF.cross_entropy_forward(logits, y), target_s),
+    }
     fb = {C.TG: C.calibrated(tg_fb, target_s), C.FLOOR: C.calibrated(lambda: NF.cross_entropy(logits, y), target_s)}
     if torch is not None:
         tnf = torch.nn.functional
@@ -194,10 +240,20 @@ def bench_cross_entropy(report: C.Report, torch: Any, repeats: int, target_s: fl
 
         fwd[C.TORCH] = C.calibrated(lambda: tnf.cross_entropy(l_t, y_t), target_s)
         fb[C.TORCH] = C.calibrated(t_fb, target_s)
-    report.table("cross_entropy_forward", f"cross_entropy on ({n},{classes}) logits, forward, us/call",
-                 C.round_robin(fwd, repeats), unit="us", scale=1e6)
-    report.table("cross_entropy_forward_backward", f"cross_entropy on ({n},{classes}) logits, forward + backward, us/call",
-                 C.round_robin(fb, repeats), unit="us", scale=1e6)
+    report.table(
+        "cross_entropy_forward",
+        f"cross_entropy on ({n},{classes}) logits, forward, us/call",
+        C.round_robin(fwd, repeats),
+        unit="us",
+        scale=1e6,
+    )
+    report.table(
+        "cross_entropy_forward_backward",
+        f"cross_entropy on ({n},{classes}) logits, forward + backward, us/call",
+        C.round_robin(fb, repeats),
+        unit="us",
+        scale=1e6,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -212,8 +268,11 @@ def main(argv: list[str] | None = None) -> int:
     target_s = 0.002 if args.quick else 0.2
     steps = min(args.steps, 100) if args.quick else args.steps
     batch = 8 if args.quick else None
-    report = C.Report("bench_ops", args, {"repeats": repeats, "steps": steps, "sample_seconds": target_s,
-                                          "threads": threads, "quick_batch": batch})
+    report = C.Report(
+        "bench_ops",
+        args,
+        {"repeats": repeats, "steps": steps, "sample_seconds": target_s, "threads": threads, "quick_batch": batch},
+    )
     report.note(torch_note)
     rng = np.random.default_rng(args.seed)
     bench_chain(report, torch, repeats, steps, target_s)

@@ -12,7 +12,9 @@ import numpy as np
 from hypothesis import strategies as st
 from optable import OpRow, array, layout
 
-from tinygrad_ko.ops import conv as C
+from tinygrad_ko.nn import functional as F
+from tinygrad_ko.nn._conv_functional import avg_pool2d_with, conv2d_with, max_pool2d_with
+from tinygrad_ko.ops.conv import AvgPool2d, Conv2d, MaxPool2d, batch_norm_train
 
 S = st.composite
 
@@ -50,7 +52,12 @@ def ref_conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
             g = o // og
             for i in range(ho):
                 for j in range(wo):
-                    patch = xp[b_i, g * cg : (g + 1) * cg, i * sh : i * sh + dh * (kh - 1) + 1 : dh, j * sw : j * sw + dw * (kw - 1) + 1 : dw]
+                    patch = xp[
+                        b_i,
+                        g * cg : (g + 1) * cg,
+                        i * sh : i * sh + dh * (kh - 1) + 1 : dh,
+                        j * sw : j * sw + dw * (kw - 1) + 1 : dw,
+                    ]
                     out[b_i, o, i, j] = np.sum(patch * w[o])
     if b is not None:
         out += b.reshape(-1, 1, 1)
@@ -84,7 +91,9 @@ def ref_max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     return out
 
 
-def ref_avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None):
+def ref_avg_pool2d(
+    x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None
+):
     """PyTorch's definition: windows clipped to input + padding; the divisor is that window's size
     (count_include_pad) or the number of input elements in it."""
     kh, kw = _two(kernel_size)
@@ -148,7 +157,11 @@ def conv_case(draw):
         stride, padding = (1, 1), "same"
     else:
         stride = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
-        padding = {"int": draw(st.integers(0, 2)), "pair": (draw(st.integers(0, 1)), draw(st.integers(0, 2))), "valid": "valid"}[kind]
+        padding = {
+            "int": draw(st.integers(0, 2)),
+            "pair": (draw(st.integers(0, 1)), draw(st.integers(0, 2))),
+            "valid": "valid",
+        }[kind]
     pt, pb, pl, pr = conv_pads(padding, (kh, kw), dilation)
     min_h = max(1, dilation[0] * (kh - 1) + 1 - pt - pb)
     min_w = max(1, dilation[1] * (kw - 1) + 1 - pl - pr)
@@ -162,7 +175,12 @@ def conv_case(draw):
 @S
 def distinct_images(draw, min_side=1, max_side=5, max_channels=2):
     """(N, C, H, W) values without ties (max-pool gradients are defined only away from ties)."""
-    shape = (draw(st.integers(1, 2)), draw(st.integers(1, max_channels)), draw(st.integers(min_side, max_side)), draw(st.integers(min_side, max_side)))
+    shape = (
+        draw(st.integers(1, 2)),
+        draw(st.integers(1, max_channels)),
+        draw(st.integers(min_side, max_side)),
+        draw(st.integers(min_side, max_side)),
+    )
     size = int(np.prod(shape))
     order = draw(st.permutations(list(range(size))))
     return draw(layout((np.array(order, dtype=np.float64) * 0.37 - size * 0.1).reshape(shape)))
@@ -199,7 +217,10 @@ def adaptive_case(draw, general_only=False):
     h, w = draw(st.integers(1, 6)), draw(st.integers(1, 6))
     x = draw(array((draw(st.integers(1, 2)), draw(st.integers(1, 2)), h, w)))
     if general_only:  # sizes that do not divide the input: the matrix-product path
-        size = (draw(st.sampled_from([o for o in range(1, 6) if h % o] or [h])), draw(st.sampled_from([o for o in range(1, 6) if w % o] or [w])))
+        size = (
+            draw(st.sampled_from([o for o in range(1, 6) if h % o] or [h])),
+            draw(st.sampled_from([o for o in range(1, 6) if w % o] or [w])),
+        )
     else:
         size = draw(st.sampled_from([1, (1, 1), (2, 3), (3, 2), 4]))
     return x, size
@@ -230,41 +251,105 @@ def batch_norm_eval_case(draw):
 
 
 def _tg_bn_eval(x, w, b, rm, rv):
-    return C.batch_norm(x, rm, rv, w, b, training=False)
+    return F.batch_norm(x, rm, rv, w, b, training=False)
 
 
 ROWS = [
     OpRow(
-        "conv2d", lambda x, w, b, s, p, d, g: C.conv2d(x, w, b, s, p, d, g), conv_case(), ref_conv2d,
-        covers=("Convolution",), gradgrad=False,
+        "conv2d",
+        lambda x, w, b, s, p, d, g: F.conv2d(x, w, b, s, p, d, g),
+        conv_case(),
+        ref_conv2d,
+        covers=("TunedConv2d",),
+        gradgrad=False,
     ),
     OpRow(
-        "conv2d_weight_only", lambda x, w, b, s, p, d, g: C.conv2d(x, w, b, s, p, d, g), conv_case(), ref_conv2d,
-        covers=("Convolution",), differentiable=(1,), gradgrad=False,
+        "conv2d_weight_only",
+        lambda x, w, b, s, p, d, g: F.conv2d(x, w, b, s, p, d, g),
+        conv_case(),
+        ref_conv2d,
+        covers=("TunedConv2d",),
+        differentiable=(1,),
+        gradgrad=False,
     ),
     OpRow(
-        "conv2d_input_only", lambda x, w, b, s, p, d, g: C.conv2d(x, w, b, s, p, d, g), conv_case(), ref_conv2d,
-        covers=("Convolution",), differentiable=(0,), gradgrad=False,
+        "conv2d_input_only",
+        lambda x, w, b, s, p, d, g: F.conv2d(x, w, b, s, p, d, g),
+        conv_case(),
+        ref_conv2d,
+        covers=("TunedConv2d",),
+        differentiable=(0,),
+        gradgrad=False,
     ),
     OpRow(
-        "max_pool2d", lambda x, k, s, p, d, c: C.max_pool2d(x, k, s, p, d, c), max_pool_case(), ref_max_pool2d,
-        covers=("MaxPool2D",), gradgrad=False,
+        "max_pool2d",
+        lambda x, k, s, p, d, c: F.max_pool2d(x, k, s, p, d, c),
+        max_pool_case(),
+        ref_max_pool2d,
+        covers=("TunedMaxPool2d",),
+        gradgrad=False,
     ),
     OpRow(
-        "avg_pool2d", lambda x, k, s, p, c, i, d: C.avg_pool2d(x, k, s, p, c, i, d), avg_pool_case(), ref_avg_pool2d,
-        covers=("AvgPool2D",), gradgrad=False,
+        "avg_pool2d",
+        lambda x, k, s, p, c, i, d: F.avg_pool2d(x, k, s, p, c, i, d),
+        avg_pool_case(),
+        ref_avg_pool2d,
+        covers=("TunedAvgPool2d",),
+        gradgrad=False,
     ),
     OpRow(
-        "adaptive_avg_pool2d", C.adaptive_avg_pool2d, adaptive_case(), ref_adaptive_avg_pool2d,
-        covers=("AvgPool2D",), gradgrad=False,
+        "adaptive_avg_pool2d",
+        F.adaptive_avg_pool2d,
+        adaptive_case(),
+        ref_adaptive_avg_pool2d,
+        covers=("TunedAvgPool2d",),
+        gradgrad=False,
     ),
     # sizes that do not divide the input go through Tensor matmuls: twice differentiable
-    OpRow("adaptive_avg_pool2d_general", C.adaptive_avg_pool2d, adaptive_case(general_only=True), ref_adaptive_avg_pool2d),
     OpRow(
-        "batch_norm_train", lambda x, w, b: C.batch_norm(x, None, None, w, b, training=True), batch_norm_case(),
-        ref_batch_norm_train, covers=("NativeBatchNorm",), gradgrad=False, atol=1e-4,
+        "adaptive_avg_pool2d_general", F.adaptive_avg_pool2d, adaptive_case(general_only=True), ref_adaptive_avg_pool2d
     ),
     OpRow(
-        "batch_norm_eval", _tg_bn_eval, batch_norm_eval_case(), ref_batch_norm_eval, differentiable=(0, 1, 2),
+        "batch_norm_train",
+        lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+        batch_norm_case(),
+        ref_batch_norm_train,
+        covers=("TunedBatchNorm",),
+        gradgrad=False,
+        atol=1e-4,
+    ),
+    # the reading path's reference ops, behind the same argument handling
+    OpRow(
+        "conv2d_reference",
+        lambda x, w, b, s, p, d, g: conv2d_with(Conv2d, x, w, b, s, p, d, g),
+        conv_case(),
+        ref_conv2d,
+        covers=("Conv2d",),
+        gradgrad=False,
+    ),
+    OpRow(
+        "max_pool2d_reference",
+        lambda x, k, s, p, d, c: max_pool2d_with(MaxPool2d, x, k, s, p, d, c),
+        max_pool_case(),
+        ref_max_pool2d,
+        covers=("MaxPool2d",),
+        gradgrad=False,
+    ),
+    OpRow(
+        "avg_pool2d_reference",
+        lambda x, k, s, p, c, i, d: avg_pool2d_with(AvgPool2d, x, k, s, p, c, i, d),
+        avg_pool_case(),
+        ref_avg_pool2d,
+        covers=("AvgPool2d",),
+        gradgrad=False,
+    ),
+    # Tensor ops: twice differentiable
+    OpRow("batch_norm_train_reference", batch_norm_train, batch_norm_case(), ref_batch_norm_train, atol=1e-4),
+    OpRow(
+        "batch_norm_eval",
+        _tg_bn_eval,
+        batch_norm_eval_case(),
+        ref_batch_norm_eval,
+        differentiable=(0, 1, 2),
     ),
 ]

@@ -1,4 +1,4 @@
-"""The allocator tweak done at import (tinygrad_ko._alloc): on, off, and out of the user's way."""
+"""The allocator tweak done at import (tinygrad_ko.kernels.alloc): on, off, and out of the user's way."""
 
 from __future__ import annotations
 
@@ -9,13 +9,18 @@ import sys
 
 import pytest
 
-CHECK = "import tinygrad_ko, tinygrad_ko._alloc as a; print(a.applied)"
+CHECK = "import tinygrad_ko, tinygrad_ko.kernels.alloc as a; print(a.applied)"
 
 
 def _applied(**env: str) -> str:
-    clean = {k: v for k, v in os.environ.items()
-             if k not in ("TINYGRAD_KO_MALLOPT", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES")}
-    proc = subprocess.run([sys.executable, "-c", CHECK], env={**clean, **env}, capture_output=True, text=True, timeout=120)
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("TINYGRAD_KO_MALLOPT", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES")
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", CHECK], env={**clean, **env}, capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout.strip()
 

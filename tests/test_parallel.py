@@ -1,4 +1,4 @@
-"""Threads for elementwise kernels (tinygrad_ko._parallel), BLAS axpy (tinygrad_ko._blas), and the
+"""Threads for elementwise kernels (tinygrad_ko.kernels.threads), BLAS axpy (tinygrad_ko.kernels.blas), and the
 optimizers that use them: the split and the BLAS paths must give the same updates as plain NumPy."""
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 
 import tinygrad_ko as tg
-from tinygrad_ko import _blas, _parallel, optim
+import tinygrad_ko.kernels.blas
+import tinygrad_ko.kernels.threads
+from tinygrad_ko import kernels, optim
 from tinygrad_ko.optim import optimizer as optimizer_mod
 
 
@@ -36,7 +38,7 @@ def test_run_chunks_covers_every_index_once(threads, n_threads):
         callers.add(threading.get_ident())
         hits[start:stop] += 1
 
-    _parallel.run_chunks(fn, n, min_chunk=100)
+    kernels.threads.run_chunks(fn, n, min_chunk=100)
     assert (hits == 1).all()
     assert len(callers) == n_threads  # the caller's thread plus n - 1 workers
     assert threading.get_ident() in callers
@@ -45,7 +47,7 @@ def test_run_chunks_covers_every_index_once(threads, n_threads):
 def test_run_chunks_small_input_runs_inline(threads):
     tg.set_num_threads(2)
     calls = []
-    _parallel.run_chunks(lambda a, b: calls.append((a, b, threading.get_ident())), 50, min_chunk=100)
+    kernels.threads.run_chunks(lambda a, b: calls.append((a, b, threading.get_ident())), 50, min_chunk=100)
     assert calls == [(0, 50, threading.get_ident())]
 
 
@@ -59,11 +61,11 @@ def test_run_chunks_raises_a_workers_error_after_all_chunks_finish(threads):
         done.append(start)
 
     with pytest.raises(ValueError, match="bad chunk"):
-        _parallel.run_chunks(fn, 1000, min_chunk=10)
+        kernels.threads.run_chunks(fn, 1000, min_chunk=10)
     assert done == [0]
     # the pool still works afterwards
     hits = np.zeros(1000, dtype=np.int64)
-    _parallel.run_chunks(lambda a, b: hits[a:b].__iadd__(1), 1000, min_chunk=10)
+    kernels.threads.run_chunks(lambda a, b: hits[a:b].__iadd__(1), 1000, min_chunk=10)
     assert (hits == 1).all()
 
 
@@ -89,8 +91,8 @@ def test_axpy_matches_numpy(dtype):
     x = rng.standard_normal(50_000).astype(dtype)
     y = rng.standard_normal(50_000).astype(dtype)
     expected = y + dtype(-0.3) * x
-    done = _blas.axpy(-0.3, x, y)
-    if not _blas.available():
+    done = kernels.blas.axpy(-0.3, x, y)
+    if not kernels.blas.available():
         assert done is False
         pytest.skip("no BLAS axpy in this process (not a NumPy wheel with OpenBLAS on Linux)")
     assert done is True
@@ -102,21 +104,21 @@ def test_axpy_matches_numpy(dtype):
 def test_axpy_refuses_what_it_cannot_do_and_changes_nothing():
     x = np.ones((4, 6), dtype=np.float32)
     y = np.zeros((4, 6), dtype=np.float32)
-    assert _blas.axpy(1.0, x[:, ::2], y[:, :3]) is False  # not contiguous
-    assert _blas.axpy(1.0, x.astype(np.float64), y) is False  # dtypes differ
-    assert _blas.axpy(1.0, x.reshape(6, 4), y) is False  # shapes differ
-    assert _blas.axpy(1.0, y, y) is False  # overlapping
-    assert _blas.axpy(1.0, x.astype(np.int64), y.astype(np.int64)) is False  # not float
+    assert kernels.blas.axpy(1.0, x[:, ::2], y[:, :3]) is False  # not contiguous
+    assert kernels.blas.axpy(1.0, x.astype(np.float64), y) is False  # dtypes differ
+    assert kernels.blas.axpy(1.0, x.reshape(6, 4), y) is False  # shapes differ
+    assert kernels.blas.axpy(1.0, y, y) is False  # overlapping
+    assert kernels.blas.axpy(1.0, x.astype(np.int64), y.astype(np.int64)) is False  # not float
     assert (y == 0).all()
 
 
 def test_blas_can_be_switched_off():
     code = (
         "import numpy as np, tinygrad_ko as tg\n"
-        "from tinygrad_ko import _blas, optim\n"
+        "from tinygrad_ko import optim\nfrom tinygrad_ko.kernels import blas\n"
         "p = tg.nn.Parameter(tg.ones(100, 100)); p.grad = tg.full((100, 100), 2.0)\n"
         "optim.SGD([p], lr=0.5).step()\n"
-        "print(_blas.available(), float(p.data[0, 0]))\n"
+        "print(blas.available(), float(p.data[0, 0]))\n"
     )
     env = dict(os.environ, TINYGRAD_KO_BLAS="0")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
@@ -131,7 +133,7 @@ def _run(make_opt, n_threads, blas, monkeypatch, steps=3):
     """Train one big and one small parameter for a few steps; return their final values."""
     tg.set_num_threads(n_threads)
     if not blas:
-        monkeypatch.setattr(_blas, "axpy", lambda *a: False)
+        monkeypatch.setattr(kernels.blas, "axpy", lambda *a: False)
     rng = np.random.default_rng(1)
     params = [tg.nn.Parameter(tg.tensor(rng.standard_normal(s).astype(np.float32))) for s in (BIG, (7,))]
     opt = make_opt(params)
@@ -170,13 +172,13 @@ def test_split_and_blas_updates_equal_the_plain_numpy_ones(name, threads, monkey
 def test_updates_are_split_for_big_parameters(threads, monkeypatch):
     tg.set_num_threads(2)
     seen = []
-    real = _parallel.run_chunks
+    real = kernels.threads.run_chunks
 
     def spy(fn, n, min_chunk=1 << 16):
         seen.append(n)
         return real(fn, n, min_chunk)
 
-    monkeypatch.setattr(_parallel, "run_chunks", spy)
+    monkeypatch.setattr(kernels.threads, "run_chunks", spy)
     p = tg.nn.Parameter(tg.zeros(*BIG))
     q = tg.nn.Parameter(tg.zeros(10))
     p.grad, q.grad = tg.ones(*BIG), tg.ones(10)

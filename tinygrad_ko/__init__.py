@@ -8,8 +8,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from . import _alloc, autograd
-from ._parallel import get_num_threads, set_num_threads
+from . import autograd
 from .api import (
     Size,
     arange,
@@ -58,12 +57,14 @@ from .api.dtypes import (
 from .api.dtypes import float as float
 from .api.dtypes import int as int
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .kernels import alloc
+from .kernels.threads import get_num_threads, set_num_threads
 from .random import initial_seed, manual_seed
 from .serialization import load, save
 from .tensor import Tensor
 
-# glibc keeps freed large buffers for reuse instead of unmapping them (see _alloc; a no-op elsewhere)
-_alloc.tune_malloc()
+# glibc keeps freed large buffers for reuse instead of unmapping them (see kernels/alloc.py; a no-op elsewhere)
+alloc.tune_malloc()
 
 bool = bool_  # noqa: A001  (PyTorch spells it tinygrad_ko.bool)
 __version__ = "0.1.0"

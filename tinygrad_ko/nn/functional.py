@@ -1,7 +1,8 @@
 """``nn.functional`` (``import tinygrad_ko.nn.functional as F``): layers and losses as functions.
 
 The hot ones are single fused nodes: ``linear`` (``x @ W.T + b``) and ``cross_entropy``
-(log-softmax + NLL). The others are thin wrappers over Tensor methods. Wrappers validate their
+(log-softmax + NLL). Convolution, pooling, batch norm and channel dropout are in
+``_conv_functional``, imported here. The others are thin wrappers over Tensor methods. Wrappers validate their
 arguments and raise errors that name the shapes and dtypes involved.
 """
 
@@ -18,6 +19,7 @@ from ..ops import linalg as _linalg_ops
 from ..ops import loss as _loss_ops
 from ..random import default_generator
 from ..tensor import Tensor, wrap
+from ._conv_functional import adaptive_avg_pool2d, avg_pool2d, batch_norm, conv2d, dropout2d, max_pool2d
 
 _REDUCTIONS = ("mean", "sum", "none")
 _INT64 = np.dtype(np.int64)
@@ -139,9 +141,7 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     """Class indices (any shape) -> int64 one-hot of shape ``tensor.shape + (num_classes,)``."""
     arr = tensor._data if isinstance(tensor, Tensor) else np.asarray(tensor)
     if arr.dtype.kind not in "iu":
-        raise RuntimeError(
-            f"one_hot is only applicable to index tensor of type LongTensor (got dtype {arr.dtype})."
-        )
+        raise RuntimeError(f"one_hot is only applicable to index tensor of type LongTensor (got dtype {arr.dtype}).")
     if arr.size and arr.min() < 0:
         raise RuntimeError("Class values must be non-negative.")
     if num_classes == -1:
@@ -182,7 +182,11 @@ def _as_target(target: Any, like: Tensor) -> Tensor:
 
 
 def mse_loss(
-    input: Tensor, target: Tensor, size_average: Any = None, reduce: Any = None, reduction: str = "mean"  # noqa: A002
+    input: Tensor,  # noqa: A002
+    target: Tensor,
+    size_average: Any = None,
+    reduce: Any = None,
+    reduction: str = "mean",
 ) -> Tensor:
     """mean((input - target) ** 2) (or sum / none); warns when the shapes differ (broadcasting)."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
@@ -194,7 +198,11 @@ def mse_loss(
 
 
 def l1_loss(
-    input: Tensor, target: Tensor, size_average: Any = None, reduce: Any = None, reduction: str = "mean"  # noqa: A002
+    input: Tensor,  # noqa: A002
+    target: Tensor,
+    size_average: Any = None,
+    reduce: Any = None,
+    reduction: str = "mean",
 ) -> Tensor:
     """mean(|input - target|) (or sum / none)."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
@@ -210,7 +218,9 @@ def _class_weight(weight: Any, n_cls: int, dtype: np.dtype, op: str) -> np.ndarr
         return None
     w = weight._data if isinstance(weight, Tensor) else np.asarray(weight)
     if w.shape != (n_cls,):
-        raise RuntimeError(f"{op}: weight tensor should be defined either for all {n_cls} classes or no classes but got weight tensor of shape: {list(w.shape)}")
+        raise RuntimeError(
+            f"{op}: weight tensor should be defined either for all {n_cls} classes or no classes but got weight tensor of shape: {list(w.shape)}"
+        )
     return w.astype(dtype, copy=False)
 
 
@@ -229,7 +239,13 @@ def _to_rows(input: Tensor, op: str) -> tuple[Tensor, int]:
     return x.permute(*perm).reshape(-1, n_cls), n_cls
 
 
-def _check_class_target(input: Tensor, target: Tensor, n_cls: int, ignore_index: int, op: str) -> tuple[np.ndarray, bool]:  # noqa: A002
+def _check_class_target(
+    input: Tensor,  # noqa: A002
+    target: Tensor,
+    n_cls: int,
+    ignore_index: int,
+    op: str,
+) -> tuple[np.ndarray, bool]:
     """Validate class-index targets against the input; returns them as a flat int64 array and
     whether none of them is ``ignore_index``."""
     t = target._data
@@ -316,14 +332,25 @@ def cross_entropy(
         return _soft_cross_entropy(input, target, rows, n_cls, w, reduction, label_smoothing)
     t, all_valid = _check_class_target(input, target, n_cls, ignore_index, op)
     loss = _loss_ops.CrossEntropy.apply(
-        rows, target=t, weight=w, ignore_index=ignore_index, label_smoothing=float(label_smoothing),
-        reduction=reduction, all_valid=all_valid,
+        rows,
+        target=t,
+        weight=w,
+        ignore_index=ignore_index,
+        label_smoothing=float(label_smoothing),
+        reduction=reduction,
+        all_valid=all_valid,
     )
     return _restore_none(loss, input) if reduction == "none" else loss
 
 
 def _soft_cross_entropy(
-    input: Tensor, target: Tensor, rows: Tensor, n_cls: int, w: np.ndarray | None, reduction: str, eps: float  # noqa: A002
+    input: Tensor,  # noqa: A002
+    target: Tensor,
+    rows: Tensor,
+    n_cls: int,
+    w: np.ndarray | None,
+    reduction: str,
+    eps: float,
 ) -> Tensor:
     """Cross-entropy against class probabilities (PyTorch: the target has the input's shape)."""
     if target._data.shape != input._data.shape:
@@ -383,7 +410,9 @@ def _binary_args(input: Tensor, target: Any, weight: Any, op: str, what: str) ->
     if weight is not None:
         w = weight._data if isinstance(weight, Tensor) else np.asarray(weight)
         if np.broadcast_shapes(w.shape, input._data.shape) != input._data.shape:
-            raise RuntimeError(f"{op}: weight of shape {tuple(w.shape)} does not broadcast to the input's shape {tuple(input.shape)}")
+            raise RuntimeError(
+                f"{op}: weight of shape {tuple(w.shape)} does not broadcast to the input's shape {tuple(input.shape)}"
+            )
         w = w.astype(input._data.dtype, copy=False)
     return target, w
 
@@ -450,7 +479,3 @@ def binary_cross_entropy_with_logits(
             )
         pw = pw.astype(input._data.dtype, copy=False)
     return _loss_ops.BinaryCrossEntropyWithLogits.apply(input, target, weight=w, pos_weight=pw, reduction=reduction)
-
-
-# ---- convolution, pooling, normalisation ----------------------------------------------------------
-from ..ops.conv import adaptive_avg_pool2d, avg_pool2d, batch_norm, conv2d, dropout2d, max_pool2d  # noqa: E402

@@ -17,6 +17,23 @@ from .module import Module
 from .parameter import Parameter
 
 
+def reset_fan_in_uniform(weight: Tensor, bias: Tensor | None, bias_without_fan_in: bool) -> None:
+    """PyTorch's default init of Linear and Conv2d: the weight from kaiming_uniform_(a=sqrt(5)),
+    i.e. U(-1/sqrt(fan_in), 1/sqrt(fan_in)), then the bias from the same U.
+
+    With no fan-in (no input features), PyTorch's Linear still fills its bias, from U(0, 0), and
+    its Conv2d leaves it as it is: ``bias_without_fan_in`` says which, so that the random numbers
+    drawn (and everything seeded after them) stay the same.
+    """
+    init.kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is None:
+        return
+    fan_in, _ = init._calculate_fan_in_and_fan_out(weight)
+    if fan_in > 0 or bias_without_fan_in:
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        init.uniform_(bias, -bound, bound)
+
+
 class Identity(Module):
     """Returns its input unchanged (arguments are accepted and ignored, as in PyTorch)."""
 
@@ -34,7 +51,9 @@ class Linear(Module):
     and bias from U(-1/sqrt(in_features), 1/sqrt(in_features)).
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, device: Any = None, dtype: Any = None) -> None:
+    def __init__(
+        self, in_features: int, out_features: int, bias: bool = True, device: Any = None, dtype: Any = None
+    ) -> None:
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
@@ -47,11 +66,7 @@ class Linear(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        reset_fan_in_uniform(self.weight, self.bias, bias_without_fan_in=True)
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         # self.weight and self.bias would find the registry through Module.__getattr__, after a
@@ -191,6 +206,13 @@ class Dropout(Module):
         return f"p={self.p}, inplace={self.inplace}"
 
 
+class Dropout2d(Dropout):
+    """Zeroes whole channels with probability p while training (the rest scaled by 1/(1-p))."""
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        return F.dropout2d(input, self.p, self.training, self.inplace)
+
+
 # ---- containers -------------------------------------------------------------------------------
 class Sequential(Module):
     """Runs its modules in order. ``Sequential(a, b)`` names them "0", "1";
@@ -323,4 +345,3 @@ class ModuleList(Module):
         self._modules.clear()
         for i, m in enumerate(items):
             self.add_module(str(i), m)
-

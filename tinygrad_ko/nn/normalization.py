@@ -1,9 +1,9 @@
-"""Batch normalisation (BatchNorm1d, BatchNorm2d) and channel dropout (Dropout2d).
+"""Batch normalisation (BatchNorm1d, BatchNorm2d); Dropout2d, re-exported here, is in ``layers``.
 
 BatchNorm follows PyTorch: in training it normalises with the batch mean and the *biased* batch
 variance and updates ``running_mean``/``running_var`` with ``momentum`` and the *unbiased*
 variance (``momentum=None`` gives a cumulative average over ``num_batches_tracked`` batches); in
-eval it uses the running statistics. The kernels live in ``tinygrad_ko.ops.conv``.
+eval it uses the running statistics. The function is ``nn.functional.batch_norm``.
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ import numpy as np
 
 from ..api import dtypes
 from ..api.creation import empty
-from ..ops import conv as C
 from ..tensor import Tensor, wrap
+from . import functional as F
 from . import init
+from .layers import Dropout2d as Dropout2d  # noqa: PLC0414  (its old home)
 from .module import Module
 from .parameter import Parameter
 
@@ -78,7 +79,9 @@ class _BatchNorm(Module):
         nd = input.dim()
         if nd not in self._expected_dims:
             want = " or ".join(f"{d}D" for d in self._expected_dims)
-            raise ValueError(f"{type(self).__name__}: expected {want} input (got {nd}D input of size {list(input.shape)})")
+            raise ValueError(
+                f"{type(self).__name__}: expected {want} input (got {nd}D input of size {list(input.shape)})"
+            )
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         self._check_input_dim(input)
@@ -92,7 +95,7 @@ class _BatchNorm(Module):
         # batch statistics while training, or in eval when there are no running statistics
         use_batch_stats = self.training or (self.running_mean is None and self.running_var is None)
         track = not self.training or self.track_running_stats
-        return C.batch_norm(
+        return F.batch_norm(
             input,
             self.running_mean if track else None,
             self.running_var if track else None,
@@ -120,20 +123,3 @@ class BatchNorm2d(_BatchNorm):
     """Batch norm over (N, C, H, W) input, per channel C."""
 
     _expected_dims = (4,)
-
-
-class Dropout2d(Module):
-    """Zeroes whole channels with probability p while training (the rest scaled by 1/(1-p))."""
-
-    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
-        super().__init__()
-        if p < 0 or p > 1:
-            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-        self.p = p
-        self.inplace = inplace
-
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
-        return C.dropout2d(input, self.p, self.training, self.inplace)
-
-    def extra_repr(self) -> str:
-        return f"p={self.p}, inplace={self.inplace}"

@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from .. import _blas, _parallel
 from ..api.creation import from_numpy
 from ..autograd.grad_mode import enable_grad
+from ..kernels import blas, threads
 from ..tensor import Tensor
 
 
@@ -58,7 +58,9 @@ class Optimizer:
         if isinstance(params, Tensor):
             params = [params]
         elif isinstance(params, set):
-            raise TypeError("optimizer parameters need to be organized in ordered collections, but the ordering of tensors in sets will change between runs. Please use a list instead.")
+            raise TypeError(
+                "optimizer parameters need to be organized in ordered collections, but the ordering of tensors in sets will change between runs. Please use a list instead."
+            )
         else:
             params = list(params)
         for p in params:
@@ -215,7 +217,7 @@ def _add_scaled_(opt: Optimizer, d: np.ndarray, g: np.ndarray, alpha: float) -> 
     costs more than the arithmetic.
     """
     n = d.size
-    if n >= _BLAS_MIN and _blas.axpy(alpha, g, d):
+    if n >= _BLAS_MIN and blas.axpy(alpha, g, d):
         return
     if n <= _BLOCK or not (d.flags.c_contiguous and g.flags.c_contiguous):
         d += np.multiply(g, alpha, out=opt._scratch(d))
@@ -236,15 +238,15 @@ def _elementwise(kernel: Callable[..., None], arrays: list[np.ndarray]) -> None:
     """Run ``kernel(*arrays)``, an elementwise in-place update of same-size arrays.
 
     Large C-contiguous arrays are cut into contiguous pieces run on several threads (see
-    ``tinygrad_ko._parallel``): the kernel then sees matching flat slices of every array. Each
+    ``tinygrad_ko.kernels.threads``): the kernel then sees matching flat slices of every array. Each
     element's update depends only on that element, so the result is the same either way.
     """
     n = arrays[0].size
-    if n < 2 * _SPLIT_MIN or _parallel.get_num_threads() < 2 or not all(a.flags.c_contiguous for a in arrays):
+    if n < 2 * _SPLIT_MIN or threads.get_num_threads() < 2 or not all(a.flags.c_contiguous for a in arrays):
         kernel(*arrays)
         return
     flats = [a.reshape(-1) for a in arrays]
-    _parallel.run_chunks(lambda start, stop: kernel(*[f[start:stop] for f in flats]), n, _SPLIT_MIN)
+    threads.run_chunks(lambda start, stop: kernel(*[f[start:stop] for f in flats]), n, _SPLIT_MIN)
 
 
 def _params_with_grads(group: dict[str, Any]) -> Iterable[tuple[Tensor, np.ndarray, np.ndarray]]:

@@ -97,7 +97,9 @@ def axpy(alpha: float, x: np.ndarray, y: np.ndarray) -> bool:
         _funcs = _load()
     f = _funcs.get(y.dtype)
     if (
-        f is None or x.dtype != y.dtype or x.shape != y.shape
+        f is None
+        or x.dtype != y.dtype
+        or x.shape != y.shape
         or not (x.flags.c_contiguous and y.flags.c_contiguous and y.flags.writeable)
         or np.may_share_memory(x, y)  # BLAS does not promise anything for overlapping arrays
     ):

@@ -27,7 +27,7 @@ import os
 import platform
 import sys
 
-__all__ = ["tune_malloc", "MMAP_THRESHOLD", "TRIM_THRESHOLD"]
+__all__ = ["tune_malloc"]
 
 # glibc's mallopt parameter numbers (malloc.h)
 _M_TRIM_THRESHOLD = -1
@@ -56,9 +56,7 @@ def tune_malloc() -> bool:
         mallopt = ctypes.CDLL("libc.so.6").mallopt
         mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
         mallopt.restype = ctypes.c_int
-        applied = bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(
-            mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD)
-        )
+        applied = bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))
     except Exception:  # a missing or unusual C library only means no speed-up
         return False
     return applied
