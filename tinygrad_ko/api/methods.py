@@ -15,7 +15,7 @@ import numpy as np
 
 from ..autograd.grad_mode import state as grad_mode
 from ..ops import elementwise, linalg, movement, reduce
-from ..ops.movement import Gather
+from ..ops.gather import AsStrided, Gather
 from ..random import default_generator
 from ..tensor import Tensor, storage_root, wrap
 from . import dtypes, printing
@@ -213,7 +213,7 @@ class TensorMethods:
 
     def as_strided(self, size: Sequence[int], stride: Sequence[int], storage_offset: int | None = None) -> Tensor:
         offset = self.storage_offset() if storage_offset is None else storage_offset
-        return movement.AsStrided.apply(self, size=tuple(size), stride=tuple(stride), offset=offset)
+        return AsStrided.apply(self, size=tuple(size), stride=tuple(stride), offset=offset)
 
     # ---- dtype conversion -----------------------------------------------------------------------
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
