@@ -58,18 +58,33 @@ def now() -> float:
 # ---- CLI ------------------------------------------------------------------------------------------
 def make_parser(description: str, default_repeats: int) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=description)
-    p.add_argument("--repeats", type=int, default=None,
-                   help=f"round-robin rounds per measurement (default {default_repeats}; 2 with --quick)")
-    p.add_argument("--quick", action="store_true",
-                   help="smoke mode: tiny workloads, finishes in seconds (numbers are not meaningful)")
+    p.add_argument(
+        "--repeats",
+        type=int,
+        default=None,
+        help=f"round-robin rounds per measurement (default {default_repeats}; 2 with --quick)",
+    )
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke mode: tiny workloads, finishes in seconds (numbers are not meaningful)",
+    )
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
     p.add_argument("--seed", type=int, default=0, help="seed for data order and initial weights")
-    p.add_argument("--threads", type=int, default=None,
-                   help="set NumPy's BLAS threads (OpenBLAS, or threadpoolctl) and torch's to N "
-                        "(default: leave NumPy's as they are and give torch the same number)")
-    p.add_argument("--clock", choices=sorted(_CLOCK), default="wall",
-                   help="wall (default) or cpu: the process's CPU time, robust to other processes on a "
-                        "busy machine but only meaningful with --threads 1 (idle BLAS threads spin)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="set NumPy's BLAS threads (OpenBLAS, or threadpoolctl) and torch's to N "
+        "(default: leave NumPy's as they are and give torch the same number)",
+    )
+    p.add_argument(
+        "--clock",
+        choices=sorted(_CLOCK),
+        default="wall",
+        help="wall (default) or cpu: the process's CPU time, robust to other processes on a "
+        "busy machine but only meaningful with --threads 1 (idle BLAS threads spin)",
+    )
     p.set_defaults(default_repeats=default_repeats)
     return p
 
@@ -108,8 +123,12 @@ def numpy_blas_threads() -> tuple[int, str]:
     try:
         for path in _openblas_libs():
             lib = ctypes.CDLL(path)
-            for sym in ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads",
-                        "openblas_get_num_threads64_", "openblas_get_num_threads"):
+            for sym in (
+                "scipy_openblas_get_num_threads64_",
+                "scipy_openblas_get_num_threads",
+                "openblas_get_num_threads64_",
+                "openblas_get_num_threads",
+            ):
                 fn = getattr(lib, sym, None)
                 if fn is not None:
                     n = int(fn())
@@ -139,14 +158,20 @@ def set_blas_threads(n: int) -> None:
         pass
     for path in _openblas_libs():
         lib = ctypes.CDLL(path)
-        for sym in ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
-                    "openblas_set_num_threads64_", "openblas_set_num_threads"):
+        for sym in (
+            "scipy_openblas_set_num_threads64_",
+            "scipy_openblas_set_num_threads",
+            "openblas_set_num_threads64_",
+            "openblas_set_num_threads",
+        ):
             fn = getattr(lib, sym, None)
             if fn is not None:
                 fn(ctypes.c_int(n))
                 return
-    raise SystemExit("--threads: cannot set NumPy's BLAS threads here (install threadpoolctl, or set "
-                     "OPENBLAS_NUM_THREADS / OMP_NUM_THREADS / MKL_NUM_THREADS before starting)")
+    raise SystemExit(
+        "--threads: cannot set NumPy's BLAS threads here (install threadpoolctl, or set "
+        "OPENBLAS_NUM_THREADS / OMP_NUM_THREADS / MKL_NUM_THREADS before starting)"
+    )
 
 
 def load_torch(threads: int) -> tuple[Any, str]:
@@ -243,8 +268,15 @@ class Report:
         self.notes.append(text)
         print(f"note: {text}")
 
-    def table(self, key: str, title: str, times: dict[str, list[float]], unit: str = "s",
-              scale: float = 1.0, extra: dict[str, Callable[[float], str]] | None = None) -> dict[str, float]:
+    def table(
+        self,
+        key: str,
+        title: str,
+        times: dict[str, list[float]],
+        unit: str = "s",
+        scale: float = 1.0,
+        extra: dict[str, Callable[[float], str]] | None = None,
+    ) -> dict[str, float]:
         """Print one measurement: median/min/max per implementation and ratios vs floor/torch.
 
         ``scale`` multiplies every time before printing (e.g. 1e6 for microseconds, or the
@@ -264,8 +296,11 @@ class Report:
                     r = med[name] / med[other]
                     paired = [a / b for a, b in zip(times[name], times[other])]
                     cols.append(f"{r:>7.2f}x [{min(paired):.2f}-{max(paired):.2f}]")
-                    ratio_info[f"vs_{other.replace(' ', '_')}"] = {"ratio": r, "paired_min": min(paired),
-                                                                  "paired_max": max(paired)}
+                    ratio_info[f"vs_{other.replace(' ', '_')}"] = {
+                        "ratio": r,
+                        "paired_min": min(paired),
+                        "paired_max": max(paired),
+                    }
                 else:
                     cols.append(f"{'-':>17}")
             line = f"  {name:<13}" + " ".join(cols)
@@ -280,8 +315,7 @@ class Report:
         """Record ``value <= limit`` as PASS/FAIL (SKIP when the value could not be measured)."""
         status = "SKIP" if value is None else ("PASS" if value <= limit else "FAIL")
         shown = "n/a" if value is None else f"{value:.3g}{unit}"
-        self.targets.append({"name": name, "value": value, "limit": limit, "unit": unit, "status": status,
-                             "why": why})
+        self.targets.append({"name": name, "value": value, "limit": limit, "unit": unit, "status": status, "why": why})
         print(f"[{status}] {name}: {shown} (target <= {limit:g}{unit}){' -- ' + why if why else ''}")
 
     def summary(self) -> int:
@@ -343,7 +377,7 @@ def _blas() -> str:
         cfg = np.show_config(mode="dicts")  # numpy >= 1.25
         blas = cfg["Build Dependencies"]["blas"]
         return f"{blas.get('name')} {blas.get('version')}"
-    except Exception:  # noqa: BLE001 -- older numpy: no dict mode
+    except Exception:
         return "unknown"
 
 
@@ -352,8 +386,12 @@ def _openblas_core() -> str | None:
     try:
         for path in _openblas_libs():
             lib = ctypes.CDLL(path)
-            for sym in ("scipy_openblas_get_corename64_", "scipy_openblas_get_corename",
-                        "openblas_get_corename64_", "openblas_get_corename"):
+            for sym in (
+                "scipy_openblas_get_corename64_",
+                "scipy_openblas_get_corename",
+                "openblas_get_corename64_",
+                "openblas_get_corename",
+            ):
                 fn = getattr(lib, sym, None)
                 if fn is not None:
                     fn.restype = ctypes.c_char_p
@@ -413,10 +451,12 @@ def print_header(title: str, args: argparse.Namespace, repeats: int) -> dict[str
     info = machine_info()
     print(f"== {title} ==")
     print(f"{info['date']}  {info['cpu']} [{info['cpu_flags']}]  nproc={info['nproc']}  RAM={info['ram_gib']} GiB")
-    print(f"python {info['python']}  numpy {info['numpy']} ({info['blas']}, core {info['blas_core']}, "
-          f"{info['blas_threads']} threads via {info['blas_threads_from']}; tinygrad_ko threads "
-          f"{info['tinygrad_ko_threads']})  "
-          + (f"torch {info['torch']} ({info.get('torch_cpu_capability')})" if info["torch"] else "torch: not installed"))
+    print(
+        f"python {info['python']}  numpy {info['numpy']} ({info['blas']}, core {info['blas_core']}, "
+        f"{info['blas_threads']} threads via {info['blas_threads_from']}; tinygrad_ko threads "
+        f"{info['tinygrad_ko_threads']})  "
+        + (f"torch {info['torch']} ({info.get('torch_cpu_capability')})" if info["torch"] else "torch: not installed")
+    )
     clock = "wall clock" if args.clock == "wall" else "CPU time of this process (--clock cpu)"
     print(f"repeats={repeats} (round-robin, medians), {clock}{'  --quick: SMOKE MODE' if args.quick else ''}")
     return info

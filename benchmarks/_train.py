@@ -175,8 +175,18 @@ class Trainer:
     ``n_batches`` batches of its next epoch and returns the seconds it took.
     """
 
-    def __init__(self, spec: list[tuple], opt: str, opt_kw: dict[str, Any], x: np.ndarray, y: np.ndarray,
-                 batch_size: int, seed: int, torch: Any, tg_model_obj: Any = None) -> None:
+    def __init__(
+        self,
+        spec: list[tuple],
+        opt: str,
+        opt_kw: dict[str, Any],
+        x: np.ndarray,
+        y: np.ndarray,
+        batch_size: int,
+        seed: int,
+        torch: Any,
+        tg_model_obj: Any = None,
+    ) -> None:
         self.x, self.y, self.bs, self.seed, self.torch = x, y, batch_size, seed, torch
         self.n = len(x)
         params = NF.init_params(spec, seed)
@@ -184,8 +194,12 @@ class Trainer:
         self.tg_model = tg_model_obj if tg_model_obj is not None else tg_model(spec)
         load_tg(self.tg_model, params)
         self.tg_opt = tg_optimizer(opt, self.tg_model.parameters(), opt_kw)
-        self.tg_loader = DataLoader(TensorDataset(tg.from_numpy(x), tg.from_numpy(y)), batch_size=batch_size,
-                                    shuffle=True, generator=np.random.default_rng(seed))
+        self.tg_loader = DataLoader(
+            TensorDataset(tg.from_numpy(x), tg.from_numpy(y)),
+            batch_size=batch_size,
+            shuffle=True,
+            generator=np.random.default_rng(seed),
+        )
         # the floor (images as NHWC: for one channel that is the same memory, a reshape)
         image = x.ndim == 4
         self.x_floor = x.transpose(0, 2, 3, 1) if image else x
@@ -236,7 +250,7 @@ class Trainer:
             t0 = C.now()
             order = floor_rng.permutation(self.n).astype(np.int64, copy=False)
             for i in range(n_batches):
-                idx = order[i * bs:(i + 1) * bs]
+                idx = order[i * bs : (i + 1) * bs]
                 floor.train_step(xf[idx], y[idx])
             return C.now() - t0
 
@@ -248,7 +262,7 @@ class Trainer:
                 t0 = C.now()
                 order = t_rng.permutation(self.n).astype(np.int64, copy=False)
                 for i in range(n_batches):
-                    idx = order[i * bs:(i + 1) * bs]
+                    idx = order[i * bs : (i + 1) * bs]
                     t_step(from_numpy(x[idx]), from_numpy(y[idx]))
                 return C.now() - t0
 
@@ -265,7 +279,7 @@ class Trainer:
         if self.torch is not None:
             losses[C.TORCH] = []
         for s in range(steps):
-            idx = order[s * self.bs:(s + 1) * self.bs]
+            idx = order[s * self.bs : (s + 1) * self.bs]
             xb, yb = self.x[idx], self.y[idx]
             losses[C.TG].append(float(self.tg_step(tg.from_numpy(xb), tg.from_numpy(yb)).item()))
             losses[C.FLOOR].append(float(self.floor.train_step(self.x_floor[idx], yb)))
@@ -276,14 +290,18 @@ class Trainer:
         worst = max(float(np.max(np.abs(np.array(v) - ref) / np.abs(ref))) for v in losses.values())
         ok = worst <= rtol
         shown = ", ".join(f"{k} {v[0]:.4f}->{v[-1]:.4f}" for k, v in losses.items())
-        print(f"  same math: {steps} steps from the same weights on the same batches: {shown}; "
-              f"max relative difference {worst:.1e} ({'agree' if ok else 'DISAGREE'})")
+        print(
+            f"  same math: {steps} steps from the same weights on the same batches: {shown}; "
+            f"max relative difference {worst:.1e} ({'agree' if ok else 'DISAGREE'})"
+        )
         report.results.setdefault("agreement", []).append({"losses": losses, "max_rel_diff": worst, "ok": ok})
         if not ok:
-            report.note(f"losses disagree (max relative difference {worst:.1e} > {rtol:g}): the implementations "
-                        "are not computing the same thing; the timings are not comparable")
+            report.note(
+                f"losses disagree (max relative difference {worst:.1e} > {rtol:g}): the implementations "
+                "are not computing the same thing; the timings are not comparable"
+            )
         # the DataLoader's order must be the stream the others draw
         probe = DataLoader(range(self.n), batch_size=self.bs, shuffle=True, generator=np.random.default_rng(self.seed))
         first = next(iter(probe)).numpy()
-        if not np.array_equal(first, np.random.default_rng(self.seed).permutation(self.n)[:self.bs]):
+        if not np.array_equal(first, np.random.default_rng(self.seed).permutation(self.n)[: self.bs]):
             report.note("the tinygrad_ko DataLoader's order differs from the permutation the others use")

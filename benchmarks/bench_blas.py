@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common as C  # noqa: E402
+import _common as C
 
 F32 = np.float32
 NUMPY = "numpy"  # NumPy's own matmul: the BLAS its wheel links
@@ -26,12 +26,30 @@ NUMPY = "numpy"  # NumPy's own matmul: the BLAS its wheel links
 PRODUCTS = [
     ("mlp_forward", "MLP forward x @ W.T: (128,784) @ (784,512)", (128, 784), (784, 512), False, True),
     ("mlp_weight_grad", "MLP weight grad g.T @ x: (512,128) @ (128,784)", (512, 128), (128, 784), True, False),
-    ("conv2_forward", "CNN conv2 forward, columns @ weights: (12544,289) @ (289,64)", (12544, 289), (289, 64),
-     False, False),
-    ("conv2_weight_grad", "CNN conv2 weight grad, columns.T @ g: (289,12544) @ (12544,64)", (289, 12544),
-     (12544, 64), True, False),
-    ("conv2_input_grad", "CNN conv2 input grad, weights @ g on the grid: (288,64) @ (64,14400)", (288, 64),
-     (64, 14400), False, False),
+    (
+        "conv2_forward",
+        "CNN conv2 forward, columns @ weights: (12544,289) @ (289,64)",
+        (12544, 289),
+        (289, 64),
+        False,
+        False,
+    ),
+    (
+        "conv2_weight_grad",
+        "CNN conv2 weight grad, columns.T @ g: (289,12544) @ (12544,64)",
+        (289, 12544),
+        (12544, 64),
+        True,
+        False,
+    ),
+    (
+        "conv2_input_grad",
+        "CNN conv2 input grad, weights @ g on the grid: (288,64) @ (64,14400)",
+        (288, 64),
+        (64, 14400),
+        False,
+        False,
+    ),
 ]
 
 
@@ -60,13 +78,21 @@ def main(argv: list[str] | None = None) -> int:
         out = np.empty((sa[0], sb[1]), dtype=F32)
         fns = {NUMPY: C.calibrated(lambda a=a, b=b, out=out: np.matmul(a, b, out=out), target_s)}
         if torch is not None:
-            at, bt = torch.from_numpy(a.T).T if ta else torch.from_numpy(a), torch.from_numpy(b.T).T if tb \
-                else torch.from_numpy(b)
+            at, bt = (
+                torch.from_numpy(a.T).T if ta else torch.from_numpy(a),
+                torch.from_numpy(b.T).T if tb else torch.from_numpy(b),
+            )
             tout = torch.empty((sa[0], sb[1]))
             assert at.shape == tuple(sa) and bt.shape == tuple(sb)
             fns[C.TORCH] = C.calibrated(lambda at=at, bt=bt, tout=tout: torch.matmul(at, bt, out=tout), target_s)
-        report.table(key, f"{what}, ms/call", C.round_robin(fns, repeats), unit="ms", scale=1e3,
-                     extra=C.gflops(2.0 * sa[0] * sa[1] * sb[1]))
+        report.table(
+            key,
+            f"{what}, ms/call",
+            C.round_robin(fns, repeats),
+            unit="ms",
+            scale=1e3,
+            extra=C.gflops(2.0 * sa[0] * sa[1] * sb[1]),
+        )
     if torch is not None:
         n, c, hw, o = (8, 8, 14, 16) if args.quick else (64, 32, 14, 64)
         x = rng.standard_normal((n, c, hw, hw), dtype=F32)
@@ -79,10 +105,15 @@ def main(argv: list[str] | None = None) -> int:
             NUMPY: C.calibrated(lambda: np.matmul(col, wk, out=prod), target_s),
             C.TORCH: C.calibrated(lambda: torch.nn.functional.conv2d(xt, wt, padding=1), target_s),
         }
-        report.table("conv2_whole_vs_product",
-                     f"conv2 {n}x{c}x{hw}x{hw} -> {o}: NumPy's im2col product alone vs torch's whole conv2d "
-                     "forward (oneDNN), ms/call", C.round_robin(fns, repeats), unit="ms", scale=1e3,
-                     extra=C.gflops(2.0 * n * hw * hw * c * 9 * o))
+        report.table(
+            "conv2_whole_vs_product",
+            f"conv2 {n}x{c}x{hw}x{hw} -> {o}: NumPy's im2col product alone vs torch's whole conv2d "
+            "forward (oneDNN), ms/call",
+            C.round_robin(fns, repeats),
+            unit="ms",
+            scale=1e3,
+            extra=C.gflops(2.0 * n * hw * hw * c * 9 * o),
+        )
     return report.summary()
 
 

@@ -15,11 +15,11 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common as C  # noqa: E402
-import _train as T  # noqa: E402
+import _common as C
+import _train as T
 
-import tinygrad_ko as tg  # noqa: E402
-from tinygrad_ko import models  # noqa: E402
+import tinygrad_ko as tg
+from tinygrad_ko import models
 
 BATCH = 64
 ADAM = {"lr": 1e-3}
@@ -27,8 +27,12 @@ ADAM = {"lr": 1e-3}
 
 def main(argv: list[str] | None = None) -> int:
     parser = C.make_parser(__doc__.split("\n\n")[0], default_repeats=5)
-    parser.add_argument("--batches", type=int, default=None,
-                        help="batches timed per sample, scaled to a full epoch (default 60; 2 with --quick)")
+    parser.add_argument(
+        "--batches",
+        type=int,
+        default=None,
+        help="batches timed per sample, scaled to a full epoch (default 60; 2 with --quick)",
+    )
     parser.add_argument("--full-epoch", action="store_true", help="time full epochs (938 batches) instead")
     args = parser.parse_args(argv)
     repeats = C.repeats_of(args)
@@ -46,13 +50,25 @@ def main(argv: list[str] | None = None) -> int:
     tg.manual_seed(args.seed)
     model = models.mnist_cnn()
     spec = T.spec_of(model)
-    report = C.Report("bench_cnn", args, {"spec": spec, "batch": BATCH, "optimizer": {"adam": ADAM},
-                                          "repeats": repeats, "batches_timed": n_batches,
-                                          "batches_per_epoch": total, "threads": threads})
+    report = C.Report(
+        "bench_cnn",
+        args,
+        {
+            "spec": spec,
+            "batch": BATCH,
+            "optimizer": {"adam": ADAM},
+            "repeats": repeats,
+            "batches_timed": n_batches,
+            "batches_per_epoch": total,
+            "threads": threads,
+        },
+    )
     report.note(torch_note)
     if n_batches < total:
-        report.note(f"SUBSET: timing the first {n_batches} of {total} batches of each epoch, scaled x{scale:.2f} "
-                    "to a full epoch (use --full-epoch to time whole epochs)")
+        report.note(
+            f"SUBSET: timing the first {n_batches} of {total} batches of each epoch, scaled x{scale:.2f} "
+            "to a full epoch (use --full-epoch to time whole epochs)"
+        )
     else:
         report.note("timing full epochs")
     print(f"model: mnist_cnn() = {T.describe(spec)}")

@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common as C  # noqa: E402
-import _train as T  # noqa: E402
+import _common as C
+import _train as T
 
-import tinygrad_ko as tg  # noqa: E402
+import tinygrad_ko as tg
 
 SPEC = [("linear", 784, 512), ("relu",), ("linear", 512, 10)]
 OPTIMIZERS = {"sgd": {"lr": 0.1}, "rmsprop": {"lr": 1e-3}}
@@ -68,16 +68,30 @@ def memory_check(report: C.Report, x: np.ndarray, y: np.ndarray, steps: int, see
         gc.enable()
     mib = 2**20
     traced_growth, rss_growth = (traced1 - traced0) / mib, (rss1 - rss0) / mib
-    print(f"\nmemory over {steps} tinygrad_ko MLP steps (SGD, GC disabled; measured after {warm} warm-up steps, "
-          f"{elapsed:.1f} s under tracemalloc):")
-    print(f"  traced (tracemalloc): {traced0 / mib:.2f} MiB -> {traced1 / mib:.2f} MiB, growth {traced_growth:+.3f} MiB, "
-          f"peak {traced_peak / mib:.2f} MiB")
-    print(f"  RSS: {rss0 / mib:.1f} MiB -> {rss1 / mib:.1f} MiB, growth {rss_growth:+.1f} MiB (max seen {peak_rss / mib:.1f})")
+    print(
+        f"\nmemory over {steps} tinygrad_ko MLP steps (SGD, GC disabled; measured after {warm} warm-up steps, "
+        f"{elapsed:.1f} s under tracemalloc):"
+    )
+    print(
+        f"  traced (tracemalloc): {traced0 / mib:.2f} MiB -> {traced1 / mib:.2f} MiB, growth {traced_growth:+.3f} MiB, "
+        f"peak {traced_peak / mib:.2f} MiB"
+    )
+    print(
+        f"  RSS: {rss0 / mib:.1f} MiB -> {rss1 / mib:.1f} MiB, growth {rss_growth:+.1f} MiB (max seen {peak_rss / mib:.1f})"
+    )
     print(f"  objects left in reference cycles (gc.collect() after the run): {cyclic}")
-    report.results["memory"] = {"steps": steps, "warmup_steps": warm, "traced_start_mib": traced0 / mib,
-                                "traced_end_mib": traced1 / mib, "traced_peak_mib": traced_peak / mib,
-                                "traced_growth_mib": traced_growth, "rss_start_mib": rss0 / mib,
-                                "rss_end_mib": rss1 / mib, "rss_growth_mib": rss_growth, "cyclic_objects": cyclic}
+    report.results["memory"] = {
+        "steps": steps,
+        "warmup_steps": warm,
+        "traced_start_mib": traced0 / mib,
+        "traced_end_mib": traced1 / mib,
+        "traced_peak_mib": traced_peak / mib,
+        "traced_growth_mib": traced_growth,
+        "rss_start_mib": rss0 / mib,
+        "rss_end_mib": rss1 / mib,
+        "rss_growth_mib": rss_growth,
+        "cyclic_objects": cyclic,
+    }
     # a leaked graph per step would be >= 0.25 MiB per step (one 128x512 activation): hundreds of MiB
     report.target(f"training memory growth over {steps} steps (tracemalloc, GC off)", traced_growth, 1.0, unit=" MiB")
     report.target(f"objects freed only by the cycle collector after {steps} steps", float(cyclic), 0.0, unit="")
@@ -85,10 +99,16 @@ def memory_check(report: C.Report, x: np.ndarray, y: np.ndarray, steps: int, see
 
 def main(argv: list[str] | None = None) -> int:
     parser = C.make_parser(__doc__.split("\n\n")[0], default_repeats=5)
-    parser.add_argument("--batches", type=int, default=None,
-                        help="time only the first N batches of each epoch and scale to a full epoch "
-                             "(default: the full epoch; 5 with --quick)")
-    parser.add_argument("--memory-steps", type=int, default=None, help="steps of the memory test (default 2000; 60 with --quick)")
+    parser.add_argument(
+        "--batches",
+        type=int,
+        default=None,
+        help="time only the first N batches of each epoch and scale to a full epoch "
+        "(default: the full epoch; 5 with --quick)",
+    )
+    parser.add_argument(
+        "--memory-steps", type=int, default=None, help="steps of the memory test (default 2000; 60 with --quick)"
+    )
     parser.add_argument("--optimizers", default="sgd,rmsprop", help="comma-separated: sgd,rmsprop")
     args = parser.parse_args(argv)
     repeats = C.repeats_of(args)
@@ -101,9 +121,20 @@ def main(argv: list[str] | None = None) -> int:
     n_batches = max(1, min(n_batches, total))
     mem_steps = args.memory_steps if args.memory_steps is not None else (60 if args.quick else 2000)
     scale = total / n_batches
-    report = C.Report("bench_mlp", args, {"spec": SPEC, "batch": BATCH, "optimizers": OPTIMIZERS, "repeats": repeats,
-                                          "batches_timed": n_batches, "batches_per_epoch": total,
-                                          "memory_steps": mem_steps, "threads": threads})
+    report = C.Report(
+        "bench_mlp",
+        args,
+        {
+            "spec": SPEC,
+            "batch": BATCH,
+            "optimizers": OPTIMIZERS,
+            "repeats": repeats,
+            "batches_timed": n_batches,
+            "batches_per_epoch": total,
+            "memory_steps": mem_steps,
+            "threads": threads,
+        },
+    )
     report.note(torch_note)
     if n_batches < total:
         report.note(f"timing {n_batches} of {total} batches per epoch, scaled x{scale:.2f} to a full epoch")

@@ -20,11 +20,11 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common as C  # noqa: E402
-import numpy_floor as NF  # noqa: E402
+import _common as C
+import numpy_floor as NF
 
-import tinygrad_ko as tg  # noqa: E402
-import tinygrad_ko.nn.functional as TF  # noqa: E402
+import tinygrad_ko as tg
+import tinygrad_ko.nn.functional as TF
 
 F32 = np.float32
 

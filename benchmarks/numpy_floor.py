@@ -116,7 +116,7 @@ class Conv2d:
         k, p = self.k, self.pad
         if p:
             xp = np.zeros((n, h + 2 * p, w + 2 * p, c), dtype=x.dtype)
-            xp[:, p:p + h, p:p + w, :] = x
+            xp[:, p : p + h, p : p + w, :] = x
         else:
             xp = x
         ho, wo = xp.shape[1] - k + 1, xp.shape[2] - k + 1
@@ -140,8 +140,8 @@ class Conv2d:
         gxp = np.zeros(pshape, dtype=g.dtype)
         for i in range(k):  # col2im: one strided add per kernel offset
             for j in range(k):
-                gxp[:, i:i + ho, j:j + wo, :] += gcols[:, :, :, i, j, :]
-        return gxp[:, p:p + h, p:p + w, :] if p else gxp
+                gxp[:, i : i + ho, j : j + wo, :] += gcols[:, :, :, i, j, :]
+        return gxp[:, p : p + h, p : p + w, :] if p else gxp
 
 
 class MaxPool2d:
@@ -156,7 +156,7 @@ class MaxPool2d:
         n, h, w, c = x.shape
         k = self.k
         ho, wo = h // k, w // k
-        xr = x[:, :ho * k, :wo * k, :].reshape(n, ho, k, wo, k, c)
+        xr = x[:, : ho * k, : wo * k, :].reshape(n, ho, k, wo, k, c)
         out = xr.max(axis=(2, 4))
         self.xr, self.out, self.shape = xr, out, x.shape
         return out
@@ -180,7 +180,7 @@ class MaxPool2d:
         self.xr = self.out = None
         if ho * k != h or wo * k != w:
             full = np.zeros(self.shape, dtype=g.dtype)
-            full[:, :ho * k, :wo * k, :] = gx
+            full[:, : ho * k, : wo * k, :] = gx
             gx = full
         return gx
 
@@ -240,8 +240,9 @@ class RMSprop:
 class Adam:
     """PyTorch's Adam (no weight decay, no amsgrad), bias corrections as torch.optim.Adam."""
 
-    def __init__(self, params: list[np.ndarray], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8) -> None:
+    def __init__(
+        self, params: list[np.ndarray], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8
+    ) -> None:
         self.params, self.lr, self.eps = params, lr, F32(eps)
         self.b1, self.b2 = betas
         self.m = [np.zeros_like(p) for p in params]
@@ -280,8 +281,9 @@ class Net:
     ``(C, H, W)``; images are fed to :meth:`train_step` as NHWC.
     """
 
-    def __init__(self, spec: list[tuple], params: list[Any], input_shape: tuple[int, ...], opt: str,
-                 **opt_kwargs: Any) -> None:
+    def __init__(
+        self, spec: list[tuple], params: list[Any], input_shape: tuple[int, ...], opt: str, **opt_kwargs: Any
+    ) -> None:
         self.layers: list[Any] = []
         first = True
         chw = input_shape if len(input_shape) == 3 else None

@@ -23,9 +23,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _train as T  # noqa: E402
+import _train as T
 
-import tinygrad_ko as tg  # noqa: E402
+import tinygrad_ko as tg
 
 
 def mlp_workload(steps: int, opt: str):
@@ -88,8 +88,12 @@ def main() -> int:
     p.add_argument("--top", type=int, default=30)
     p.add_argument("--sort", default="tottime")
     p.add_argument("--no-profile", action="store_true", help="just run (for py-spy)")
-    p.add_argument("--timer", choices=["wall", "cpu"], default="cpu",
-                   help="cpu (thread CPU time: robust on a busy machine; use with 1 BLAS thread) or wall")
+    p.add_argument(
+        "--timer",
+        choices=["wall", "cpu"],
+        default="cpu",
+        help="cpu (thread CPU time: robust on a busy machine; use with 1 BLAS thread) or wall",
+    )
     args = p.parse_args()
     if args.workload == "mlp":
         run = mlp_workload(args.steps or 469, args.opt)
@@ -99,8 +103,10 @@ def main() -> int:
         run = chain_workload(args.steps or 1000, args.repeat)
     t0, c0 = time.perf_counter(), time.thread_time()
     run()  # also the warm-up
-    print(f"{args.workload}: {time.perf_counter() - t0:.3f} s wall, {time.thread_time() - c0:.3f} s CPU "
-          "without the profiler")
+    print(
+        f"{args.workload}: {time.perf_counter() - t0:.3f} s wall, {time.thread_time() - c0:.3f} s CPU "
+        "without the profiler"
+    )
     if args.no_profile:
         return 0
     prof = cProfile.Profile(time.thread_time) if args.timer == "cpu" else cProfile.Profile()

@@ -18,13 +18,13 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common as C  # noqa: E402
+import _common as C
 
-import tinygrad_ko as tg  # noqa: E402
-from tinygrad_ko import __main__ as cli  # noqa: E402
-from tinygrad_ko.data import DataLoader, TensorDataset  # noqa: E402
-from tinygrad_ko.learner import DataLoaders, Learner, accuracy  # noqa: E402
-from tinygrad_ko.nn import functional as F  # noqa: E402
+import tinygrad_ko as tg
+from tinygrad_ko import __main__ as cli
+from tinygrad_ko.data import DataLoader, TensorDataset
+from tinygrad_ko.learner import DataLoaders, Learner, accuracy
+from tinygrad_ko.nn import functional as F
 
 MODEL, DATASET = "resnet18", "mnist-sample"
 TARGET_ACCURACY = 0.99
@@ -44,14 +44,33 @@ def main(argv: list[str] | None = None) -> int:
     valid_dl = DataLoader(TensorDataset(tg.from_numpy(xva), tg.from_numpy(yva)), batch_size=1000)
     model = cli.build_model(MODEL, classes)
     n_params = sum(p.numel() for p in model.parameters())
-    learn = Learner(DataLoaders(train_dl, valid_dl), model, loss_func=F.cross_entropy,
-                    opt_func=lambda params, lr: cli.build_optimizer(opt_name, params, lr), lr=lr,
-                    metrics=accuracy, quiet=True)
-    report = C.Report("resnet18_mnist_sample", args, {"model": MODEL, "dataset": DATASET, "optimizer": opt_name,
-                                                       "lr_max": lr, "batch": batch_size, "epochs": epochs,
-                                                       "params": n_params, "train_images": len(xtr)})
-    print(f"{MODEL} ({n_params:,} parameters), {len(xtr)} training and {len(xva)} validation images, "
-          f"{opt_name} fit_one_cycle({epochs}, {lr:g}), batch {batch_size}, seed {args.seed}")
+    learn = Learner(
+        DataLoaders(train_dl, valid_dl),
+        model,
+        loss_func=F.cross_entropy,
+        opt_func=lambda params, lr: cli.build_optimizer(opt_name, params, lr),
+        lr=lr,
+        metrics=accuracy,
+        quiet=True,
+    )
+    report = C.Report(
+        "resnet18_mnist_sample",
+        args,
+        {
+            "model": MODEL,
+            "dataset": DATASET,
+            "optimizer": opt_name,
+            "lr_max": lr,
+            "batch": batch_size,
+            "epochs": epochs,
+            "params": n_params,
+            "train_images": len(xtr),
+        },
+    )
+    print(
+        f"{MODEL} ({n_params:,} parameters), {len(xtr)} training and {len(xva)} validation images, "
+        f"{opt_name} fit_one_cycle({epochs}, {lr:g}), batch {batch_size}, seed {args.seed}"
+    )
     t0 = C.now()
     learn.fit_one_cycle(epochs, lr)
     seconds = C.now() - t0
@@ -59,10 +78,19 @@ def main(argv: list[str] | None = None) -> int:
     steps = len(train_dl) * epochs
     print(f"\n  training ({steps} steps) + validation: {seconds:.1f} s ({seconds / steps * 1e3:.0f} ms per step)")
     print(f"  train loss {train_loss:.4f}, valid loss {valid_loss:.4f}, valid accuracy {valid_acc:.4f}")
-    report.results.update({"seconds": seconds, "steps": steps, "train_loss": train_loss, "valid_loss": valid_loss,
-                           "valid_accuracy": valid_acc})
+    report.results.update(
+        {
+            "seconds": seconds,
+            "steps": steps,
+            "train_loss": train_loss,
+            "valid_loss": valid_loss,
+            "valid_accuracy": valid_acc,
+        }
+    )
     # accuracy >= 0.99 is recorded as error rate <= 0.01 (the targets are upper limits)
-    report.target(f"{MODEL} valid error rate after fit_one_cycle(1, {lr:g})", 1 - valid_acc, 1 - TARGET_ACCURACY, unit="")
+    report.target(
+        f"{MODEL} valid error rate after fit_one_cycle(1, {lr:g})", 1 - valid_acc, 1 - TARGET_ACCURACY, unit=""
+    )
     return report.summary()
 
 

@@ -1,6 +1,6 @@
 """Turn the benchmarks' --json outputs into the Markdown tables of benchmarks/README.md.
 
-    python benchmarks/summarize.py results/ops.json results/mlp.json results/cnn.json > /tmp/tables.md
+python benchmarks/summarize.py results/ops.json results/mlp.json results/cnn.json > /tmp/tables.md
 """
 
 from __future__ import annotations
@@ -15,13 +15,15 @@ def fmt(v: float) -> str:
 
 
 def machine_md(m: dict) -> str:
-    return "\n".join([
-        f"- date: {m['date']}",
-        f"- machine: {m['cpu']} ({m.get('cpu_flags', '')}), nproc {m['nproc']}, RAM {m['ram_gib']} GiB ({m['platform']})",
-        f"- python {m['python']}, numpy {m['numpy']} (BLAS: {m['blas']}, kernels {m.get('blas_core')}, "
-        f"{m['blas_threads']} threads, found via {m['blas_threads_from']}), torch {m['torch']} "
-        f"({m.get('torch_threads')} threads, {m.get('torch_cpu_capability')})",
-    ])
+    return "\n".join(
+        [
+            f"- date: {m['date']}",
+            f"- machine: {m['cpu']} ({m.get('cpu_flags', '')}), nproc {m['nproc']}, RAM {m['ram_gib']} GiB ({m['platform']})",
+            f"- python {m['python']}, numpy {m['numpy']} (BLAS: {m['blas']}, kernels {m.get('blas_core')}, "
+            f"{m['blas_threads']} threads, found via {m['blas_threads_from']}), torch {m['torch']} "
+            f"({m.get('torch_threads')} threads, {m.get('torch_cpu_capability')})",
+        ]
+    )
 
 
 def tables_md(payload: dict) -> str:
@@ -37,8 +39,12 @@ def tables_md(payload: dict) -> str:
         if not isinstance(entry, dict) or "impls" not in entry:
             continue
         unit = entry["unit"]
-        out += [f"**{entry['title']}**", "", f"| | median ({unit}) | min | max | vs floor | vs torch |",
-                "|---|---:|---:|---:|---:|---:|"]
+        out += [
+            f"**{entry['title']}**",
+            "",
+            f"| | median ({unit}) | min | max | vs floor | vs torch |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
         for name, r in entry["impls"].items():
             samples = r["samples"]
             vf, vt = r.get("vs_numpy_floor"), r.get("vs_torch")
@@ -48,9 +54,12 @@ def tables_md(payload: dict) -> str:
         out.append("")
     mem = payload["results"].get("memory")
     if mem:
-        out += [f"Memory over {mem['steps']} tinygrad_ko MLP steps (GC off, after {mem['warmup_steps']} warm-up "
-                f"steps): tracemalloc {mem['traced_growth_mib']:+.3f} MiB, RSS {mem['rss_growth_mib']:+.1f} MiB, "
-                f"objects in reference cycles: {mem['cyclic_objects']}.", ""]
+        out += [
+            f"Memory over {mem['steps']} tinygrad_ko MLP steps (GC off, after {mem['warmup_steps']} warm-up "
+            f"steps): tracemalloc {mem['traced_growth_mib']:+.3f} MiB, RSS {mem['rss_growth_mib']:+.1f} MiB, "
+            f"objects in reference cycles: {mem['cyclic_objects']}.",
+            "",
+        ]
     if payload.get("targets"):
         out += ["| target | value | limit | |", "|---|---:|---:|---|"]
         for t in payload["targets"]:

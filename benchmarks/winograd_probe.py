@@ -27,10 +27,10 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common as C  # noqa: E402
+import _common as C
 
-import tinygrad_ko as tg  # noqa: E402
-import tinygrad_ko.nn.functional as TF  # noqa: E402
+import tinygrad_ko as tg
+import tinygrad_ko.nn.functional as TF
 
 F32 = np.float32
 _G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]], dtype=F32)
@@ -103,8 +103,10 @@ def main(argv: list[str] | None = None) -> int:
     expected = TF.conv2d(xt, wt, bt, padding=1).numpy()
     got = win(x)
     err = float(np.max(np.abs(got - expected)))
-    print(f"conv {n}x{c}x{hw}x{hw} -> {o}, 3x3, padding 1: max |winograd - conv2d| = {err:.2e} "
-          f"(outputs up to {float(np.max(np.abs(expected))):.2f})")
+    print(
+        f"conv {n}x{c}x{hw}x{hw} -> {o}, 3x3, padding 1: max |winograd - conv2d| = {err:.2e} "
+        f"(outputs up to {float(np.max(np.abs(expected))):.2f})"
+    )
     report.results["max_abs_error"] = err
     if not err <= 1e-3 * max(1.0, float(np.max(np.abs(expected)))):
         report.note(f"the prototype disagrees with conv2d (max error {err:.2e}): timings not comparable")
@@ -129,8 +131,13 @@ def main(argv: list[str] | None = None) -> int:
         "tinygrad_ko conv2d": C.calibrated(lambda: TF.conv2d(xt, wt, bt, padding=1), target_s),
         "winograd prototype": C.calibrated(lambda: win(x), target_s),
     }
-    report.table("forward", f"conv2d {n}x{c}x{hw}x{hw} -> {o} forward, ms/call", C.round_robin(totals, repeats),
-                 unit="ms", scale=1e3)
+    report.table(
+        "forward",
+        f"conv2d {n}x{c}x{hw}x{hw} -> {o} forward, ms/call",
+        C.round_robin(totals, repeats),
+        unit="ms",
+        scale=1e3,
+    )
     return report.summary()
 
 

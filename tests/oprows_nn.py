@@ -121,7 +121,9 @@ def _ce_case(draw, kdim=False):
 
 
 def _ce(x, t, w, ignore_index, eps, reduction):
-    return F.cross_entropy(x, tg.from_numpy(t), weight=w, ignore_index=ignore_index, label_smoothing=eps, reduction=reduction)
+    return F.cross_entropy(
+        x, tg.from_numpy(t), weight=w, ignore_index=ignore_index, label_smoothing=eps, reduction=reduction
+    )
 
 
 @S
@@ -193,41 +195,81 @@ def _dropout_ref(x):
 
 
 ROWS = [
-    OpRow("F.linear", lambda x, w, b: F.linear(x, w, b), _linear_case(), lambda x, w, b: x @ w.T + b, covers=("Linear",)),
-    OpRow("F.linear_no_bias", lambda x, w, b: F.linear(x, w), _linear_case(), lambda x, w, b: x @ w.T, covers=("Linear",), differentiable=(0, 1)),
-    OpRow("F.linear_input_only", lambda x, w, b: F.linear(x, w, b), _linear_case(), lambda x, w, b: x @ w.T + b, covers=("Linear",), differentiable=(0,)),
+    OpRow(
+        "F.linear", lambda x, w, b: F.linear(x, w, b), _linear_case(), lambda x, w, b: x @ w.T + b, covers=("Linear",)
+    ),
+    OpRow(
+        "F.linear_no_bias",
+        lambda x, w, b: F.linear(x, w),
+        _linear_case(),
+        lambda x, w, b: x @ w.T,
+        covers=("Linear",),
+        differentiable=(0, 1),
+    ),
+    OpRow(
+        "F.linear_input_only",
+        lambda x, w, b: F.linear(x, w, b),
+        _linear_case(),
+        lambda x, w, b: x @ w.T + b,
+        covers=("Linear",),
+        differentiable=(0,),
+    ),
     OpRow("F.cross_entropy", _ce, _ce_case(), ce_ref, covers=("CrossEntropy",), differentiable=(0,)),
     OpRow("F.cross_entropy_kdim", _ce, _ce_case(kdim=True), ce_ref, covers=("CrossEntropy",), differentiable=(0,)),
     OpRow(
-        "F.cross_entropy_probs", lambda x, p, e, r: F.cross_entropy(x, p, label_smoothing=e, reduction=r), _ce_prob_case(),
+        "F.cross_entropy_probs",
+        lambda x, p, e, r: F.cross_entropy(x, p, label_smoothing=e, reduction=r),
+        _ce_prob_case(),
         lambda x, p, e, r: ce_prob_ref(x, p, eps=e, reduction=r),
     ),
     OpRow(
-        "F.nll_loss", lambda lp, t, w, ii, r: F.nll_loss(lp, tg.from_numpy(t), weight=w, ignore_index=ii, reduction=r),
-        _nll_case(), nll_ref, covers=("NLLLoss",), differentiable=(0,),
+        "F.nll_loss",
+        lambda lp, t, w, ii, r: F.nll_loss(lp, tg.from_numpy(t), weight=w, ignore_index=ii, reduction=r),
+        _nll_case(),
+        nll_ref,
+        covers=("NLLLoss",),
+        differentiable=(0,),
     ),
     OpRow(
-        "F.binary_cross_entropy", lambda x, t, w, r: F.binary_cross_entropy(x, t, weight=w, reduction=r), _bce_case(),
-        bce_ref, covers=("BinaryCrossEntropy",), differentiable=(0, 1),
+        "F.binary_cross_entropy",
+        lambda x, t, w, r: F.binary_cross_entropy(x, t, weight=w, reduction=r),
+        _bce_case(),
+        bce_ref,
+        covers=("BinaryCrossEntropy",),
+        differentiable=(0, 1),
     ),
     OpRow(
         "F.binary_cross_entropy_with_logits",
         lambda x, t, w, pw, r: F.binary_cross_entropy_with_logits(x, t, weight=w, pos_weight=pw, reduction=r),
-        _bce_logits_case(), bce_logits_ref, covers=("BinaryCrossEntropyWithLogits",), differentiable=(0, 1),
+        _bce_logits_case(),
+        bce_logits_ref,
+        covers=("BinaryCrossEntropyWithLogits",),
+        differentiable=(0, 1),
     ),
-    OpRow("F.mse_loss", lambda a, b, r: F.mse_loss(a, b, reduction=r), _pair(), lambda a, b, r: _reduce((a - b) ** 2, r)),
-    OpRow("F.l1_loss", lambda a, b, r: F.l1_loss(a, b, reduction=r), _l1_pair(), lambda a, b, r: _reduce(np.abs(a - b), r)),
+    OpRow(
+        "F.mse_loss", lambda a, b, r: F.mse_loss(a, b, reduction=r), _pair(), lambda a, b, r: _reduce((a - b) ** 2, r)
+    ),
+    OpRow(
+        "F.l1_loss", lambda a, b, r: F.l1_loss(a, b, reduction=r), _l1_pair(), lambda a, b, r: _reduce(np.abs(a - b), r)
+    ),
     OpRow("F.dropout", _dropout, array(min_dims=1, min_side=1), _dropout_ref),
     OpRow(
-        "F.leaky_relu", lambda x: F.leaky_relu(x, 0.2), array().map(away_from),
+        "F.leaky_relu",
+        lambda x: F.leaky_relu(x, 0.2),
+        array().map(away_from),
         lambda x: np.where(x > 0, x, 0.2 * x),
     ),
     OpRow(
-        "F.softplus", lambda x, b: F.softplus(x, beta=b, threshold=4.0), st.tuples(array(lo=-8.0, hi=8.0).map(lambda a: away_from(a, (4.0, 2.0))), st.sampled_from([1.0, 2.0])),
-        lambda x, b: np.where(b * x > 4.0, x, np.logaddexp(0, b * x) / b), covers=("Softplus",),
+        "F.softplus",
+        lambda x, b: F.softplus(x, beta=b, threshold=4.0),
+        st.tuples(array(lo=-8.0, hi=8.0).map(lambda a: away_from(a, (4.0, 2.0))), st.sampled_from([1.0, 2.0])),
+        lambda x, b: np.where(b * x > 4.0, x, np.logaddexp(0, b * x) / b),
+        covers=("Softplus",),
     ),
     OpRow(
-        "F.log_softmax_softmax", lambda x: F.log_softmax(x, dim=-1) + F.softmax(x, dim=-1), array(min_dims=1, min_side=1),
+        "F.log_softmax_softmax",
+        lambda x: F.log_softmax(x, dim=-1) + F.softmax(x, dim=-1),
+        array(min_dims=1, min_side=1),
         lambda x: _log_softmax(x, -1) + np.exp(_log_softmax(x, -1)),
     ),
 ]

@@ -72,7 +72,9 @@ def array(draw: Any, shape: Any = None, lo: float = -3.0, hi: float = 3.0, **sha
 @st.composite
 def broadcast_pair(draw: Any, lo: float = -3.0, hi: float = 3.0, min_side: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Two arrays whose shapes broadcast together (either may be the smaller)."""
-    shape_a, shape_b = draw(hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=3, min_side=min_side, max_side=4)).input_shapes
+    shape_a, shape_b = draw(
+        hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=3, min_side=min_side, max_side=4)
+    ).input_shapes
     return draw(array(shape_a, lo, hi)), draw(array(shape_b, lo, hi))
 
 

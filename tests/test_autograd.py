@@ -125,7 +125,10 @@ def test_backward_errors_use_pytorch_wording():
     x = leaf([1.0, 2.0])
     with pytest.raises(RuntimeError, match="grad can be implicitly created only for scalar outputs"):
         (x * 2).backward()
-    with pytest.raises(RuntimeError, match=r"Mismatch in shape: grad_output\[0\] has a shape of .*\[3\].* and output\[0\] has a shape of .*\[2\]"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"Mismatch in shape: grad_output\[0\] has a shape of .*\[3\].* and output\[0\] has a shape of .*\[2\]",
+    ):
         (x * 2).backward(tg.ones(3))
     with pytest.raises(RuntimeError, match="element 0 of tensors does not require grad and does not have a grad_fn"):
         tg.ones(2).sum().backward()
@@ -233,7 +236,9 @@ def test_modified_saved_tensor_is_detected():
     y = x * 2
     z = y.exp()  # saves its output
     z.add_(1)
-    with pytest.raises(RuntimeError, match="modified by an inplace operation: .* is at version 1; expected version 0 instead"):
+    with pytest.raises(
+        RuntimeError, match="modified by an inplace operation: .* is at version 1; expected version 0 instead"
+    ):
         z.sum().backward()
     a = x * 1
     b = a * x  # saves a
@@ -304,7 +309,9 @@ def test_hessian_vector_product_of_tiny_mlp_matches_finite_differences():
     a1, a2 = w1.detach().numpy(), w2.detach().numpy()
     fd = (flat_grad(a1 + eps * v1, a2 + eps * v2) - flat_grad(a1 - eps * v1, a2 - eps * v2)) / (2 * eps)
     np.testing.assert_allclose(np.concatenate([h1.numpy().ravel(), h2.numpy().ravel()]), fd, rtol=1e-5, atol=1e-7)
-    _, hv = tg.autograd.functional.hvp(lambda a: (a**3).sum(), tg.tensor([1.0, 2.0], dtype=tg.float64), tg.ones(2, dtype=tg.float64))
+    _, hv = tg.autograd.functional.hvp(
+        lambda a: (a**3).sum(), tg.tensor([1.0, 2.0], dtype=tg.float64), tg.ones(2, dtype=tg.float64)
+    )
     assert hv.tolist() == [6.0, 12.0]
 
 
@@ -330,7 +337,10 @@ def test_gradcheck_catches_a_broken_backward():
             return grad_out * a  # should be 2 * a
 
     x = leaf([1.0, 2.0], tg.float64)
-    with pytest.raises(GradcheckError, match=r"Jacobian mismatch for output 0 with respect to input 0: worst element \(output element 1, input element 1\): numerical 4 vs analytical 2"):
+    with pytest.raises(
+        GradcheckError,
+        match=r"Jacobian mismatch for output 0 with respect to input 0: worst element \(output element 1, input element 1\): numerical 4 vs analytical 2",
+    ):
         gradcheck(BadSquare.apply, (x,))
     assert gradcheck(BadSquare.apply, (x,), raise_exception=False) is False
     assert gradcheck(lambda t: t * t, (x,))
@@ -348,7 +358,9 @@ def test_gradcheck_checks_grad_shape():
         def backward(ctx, grad_out):
             return grad_out * tg.ones(5, dtype=tg.float64)
 
-    with pytest.raises(RuntimeError, match=r"invalid gradient at index 0 - got \[5\] but expected shape compatible with \[3\]"):
+    with pytest.raises(
+        RuntimeError, match=r"invalid gradient at index 0 - got \[5\] but expected shape compatible with \[3\]"
+    ):
         gradcheck(WrongShape.apply, (leaf([1.0, 2.0, 3.0], tg.float64),))
 
 
@@ -358,7 +370,9 @@ def test_detect_anomaly_names_the_op_and_where_it_was_created():
     with detect_anomaly():
         y = x.sqrt()  # d sqrt at 0 is inf; times 0 gives nan
         z = (y * 0).sum()
-        with pytest.raises(RuntimeError, match=r"Function 'SqrtBackward' returned nan values in its 0th output(.|\n)*test_autograd.py"):
+        with pytest.raises(
+            RuntimeError, match=r"Function 'SqrtBackward' returned nan values in its 0th output(.|\n)*test_autograd.py"
+        ):
             z.backward()
 
 
@@ -383,7 +397,9 @@ def test_nan_and_inf_propagate_without_crashing():
 
 # ---- clear errors --------------------------------------------------------------------------------
 def test_clear_errors():
-    with pytest.raises(RuntimeError, match=r"Add: the size of tensor a \(3\) must match the size of tensor b \(4\).*\[2, 3\] and \[4\]"):
+    with pytest.raises(
+        RuntimeError, match=r"Add: the size of tensor a \(3\) must match the size of tensor b \(4\).*\[2, 3\] and \[4\]"
+    ):
         tg.ones(2, 3) + tg.ones(4)
     with pytest.raises(RuntimeError, match=r"mat1 and mat2 shapes cannot be multiplied \(2x3 and 4x5\)"):
         tg.ones(2, 3) @ tg.ones(4, 5)
@@ -422,7 +438,9 @@ def test_gradgradcheck_compares_recorded_and_plain_backward():
 
 def test_inplace_on_view_of_leaf_uses_pytorch_wording():
     w = tg.randn(3, 2).requires_grad_()
-    with pytest.raises(RuntimeError, match="a view of a leaf Variable that requires grad is being used in an in-place operation"):
+    with pytest.raises(
+        RuntimeError, match="a view of a leaf Variable that requires grad is being used in an in-place operation"
+    ):
         w[0] *= 2
     with tg.no_grad():
         w[0] *= 2  # fine under no_grad, as in PyTorch

@@ -16,13 +16,18 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.mnist
-@pytest.mark.parametrize("script", ["bench_ops.py", "bench_mlp.py", "bench_cnn.py", "bench_blas.py", "winograd_probe.py"])
+@pytest.mark.parametrize(
+    "script", ["bench_ops.py", "bench_mlp.py", "bench_cnn.py", "bench_blas.py", "winograd_probe.py"]
+)
 def test_benchmark_quick_mode_runs(script, tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     out = tmp_path / "result.json"
     proc = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / script), "--quick", "--threads", "1", "--json", str(out)],
-        capture_output=True, text=True, env=env, timeout=600,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "Targets:" in proc.stdout

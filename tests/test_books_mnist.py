@@ -68,8 +68,9 @@ def mnist_loss(predictions, targets):
 
 def test_linear_model(sample):
     torch.manual_seed(42)
-    learn = Learner(_dls(sample), nn.Linear(28 * 28, 1), opt_func=SGD, loss_func=mnist_loss,
-                    metrics=batch_accuracy, quiet=True)
+    learn = Learner(
+        _dls(sample), nn.Linear(28 * 28, 1), opt_func=SGD, loss_func=mnist_loss, metrics=batch_accuracy, quiet=True
+    )
     learn.fit(20, lr=1.0)
     assert len(learn.recorder.values) == 20
     assert learn.recorder.values[-1][2] >= 0.96
@@ -79,8 +80,7 @@ def test_linear_model(sample):
 def test_simple_net(sample):
     torch.manual_seed(42)
     simple_net = nn.Sequential(nn.Linear(28 * 28, 30), nn.ReLU(), nn.Linear(30, 1))
-    learn = Learner(_dls(sample), simple_net, opt_func=SGD, loss_func=mnist_loss,
-                    metrics=batch_accuracy, quiet=True)
+    learn = Learner(_dls(sample), simple_net, opt_func=SGD, loss_func=mnist_loss, metrics=batch_accuracy, quiet=True)
     learn.fit(40, 0.1)
     assert learn.recorder.values[-1][2] >= 0.98
 

@@ -47,13 +47,37 @@ def test_cnn_default_settings_reach_99_percent(tmp_path, capsys):
 
 
 def test_resnet_fit_one_cycle_on_mnist_sample(tmp_path, capsys):
-    acc, _ = _train(capsys, "--model", "resnet-small", "--dataset", "mnist-sample", "--one-cycle",
-                    "--lr", "0.1", "--epochs", "1", "--out", str(tmp_path / "resnet.npz"))
+    acc, _ = _train(
+        capsys,
+        "--model",
+        "resnet-small",
+        "--dataset",
+        "mnist-sample",
+        "--one-cycle",
+        "--lr",
+        "0.1",
+        "--epochs",
+        "1",
+        "--out",
+        str(tmp_path / "resnet.npz"),
+    )
     assert acc >= 0.99
 
 
 def test_resnet18_fit_one_cycle_on_mnist_sample(tmp_path, capsys):
     # the book's run itself: torchvision's resnet18 layout, SGD with momentum, batch 64
-    acc, _ = _train(capsys, "--model", "resnet18", "--dataset", "mnist-sample", "--one-cycle",
-                    "--lr", "0.1", "--epochs", "1", "--out", str(tmp_path / "resnet18.npz"))
+    acc, _ = _train(
+        capsys,
+        "--model",
+        "resnet18",
+        "--dataset",
+        "mnist-sample",
+        "--one-cycle",
+        "--lr",
+        "0.1",
+        "--epochs",
+        "1",
+        "--out",
+        str(tmp_path / "resnet18.npz"),
+    )
     assert acc >= 0.99

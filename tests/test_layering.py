@@ -99,7 +99,9 @@ def test_core_does_not_import_the_upper_layers_even_lazily() -> None:
 def test_no_import_cycles() -> None:
     """Module-level imports between tinygrad_ko modules form no cycle (a package's __init__
     re-exporting its submodules is not an edge back to it)."""
-    graph = {m: {i for i in imps if i in MODULES and i != m and not m.startswith(i + ".")} for m, imps in IMPORTS.items()}
+    graph = {
+        m: {i for i in imps if i in MODULES and i != m and not m.startswith(i + ".")} for m, imps in IMPORTS.items()
+    }
     state: dict[str, int] = {}
     stack: list[str] = []
 

@@ -27,8 +27,9 @@ def make_learner(**kw):
     torch.manual_seed(0)
     x, y = blobs()
     xv, yv = blobs(200, seed=1)
-    dls = DataLoaders(DataLoader(TensorDataset(x, y), batch_size=32, shuffle=True),
-                      DataLoader(TensorDataset(xv, yv), batch_size=64))
+    dls = DataLoaders(
+        DataLoader(TensorDataset(x, y), batch_size=32, shuffle=True), DataLoader(TensorDataset(xv, yv), batch_size=64)
+    )
     model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 3))
     kw.setdefault("quiet", True)
     return Learner(dls, model, loss_func=F.cross_entropy, metrics=[accuracy, error_rate], **kw)
@@ -163,7 +164,10 @@ def test_cli_train_and_evaluate_mnist_sample(tmp_path, capsys):
     from tinygrad_ko.__main__ import main
 
     out = tmp_path / "lin.npz"
-    assert main(["train", "--model", "linear", "--dataset", "mnist-sample", "--epochs", "1", "--out", str(out), "--quiet"]) == 0
+    assert (
+        main(["train", "--model", "linear", "--dataset", "mnist-sample", "--epochs", "1", "--out", str(out), "--quiet"])
+        == 0
+    )
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[-1].startswith("test accuracy: ") and len(lines[-1].split(": ")[1]) == 6
     assert float(lines[-1].split(": ")[1]) > 0.95
@@ -179,7 +183,9 @@ def test_cli_evaluate_errors(tmp_path, capsys):
     torch.save({"w": torch.ones(2)}, tmp_path / "plain.npz")
     assert main(["evaluate", str(tmp_path / "plain.npz")]) == 2
     assert "no tinygrad_ko training metadata" in capsys.readouterr().err
-    torch.save({"w": torch.ones(2)}, tmp_path / "wrong.npz", metadata={"model": "mlp", "dataset": "mnist", "num_classes": 10})
+    torch.save(
+        {"w": torch.ones(2)}, tmp_path / "wrong.npz", metadata={"model": "mlp", "dataset": "mnist", "num_classes": 10}
+    )
     (tmp_path / "trunc.npz").write_bytes((tmp_path / "wrong.npz").read_bytes()[:40])
     assert main(["evaluate", str(tmp_path / "trunc.npz")]) == 2
     assert "truncated" in capsys.readouterr().err

@@ -197,8 +197,10 @@ def test_load_state_dict_errors_list_everything_and_change_nothing():
     assert msg.startswith("Error(s) in loading state_dict for Sequential:")
     assert 'Missing key(s) in state_dict: "2.bias".' in msg
     assert 'Unexpected key(s) in state_dict: "extra.weight".' in msg
-    assert "size mismatch for 0.weight: copying a param with shape tinygrad_ko.Size([30, 700]) from checkpoint, " \
+    assert (
+        "size mismatch for 0.weight: copying a param with shape tinygrad_ko.Size([30, 700]) from checkpoint, "
         "the shape in current model is tinygrad_ko.Size([30, 784])." in msg
+    )
     for k, v in model.state_dict().items():
         np.testing.assert_array_equal(v._data, before[k])  # "0.bias"/"2.weight" were valid: still untouched
     # strict=False tolerates missing/unexpected keys but not size mismatches
@@ -441,8 +443,12 @@ def test_cross_entropy_matches_pytorch_definition(reduction, ignore_index, eps, 
     w = np.array([0.5, 2.0, 1.0, 1.5], dtype=np.float32) if weighted else None
     x = tg.from_numpy(xa.copy()).requires_grad_()
     wt = tg.from_numpy(w) if weighted else None
-    loss = F.cross_entropy(x, tg.from_numpy(ta), weight=wt, ignore_index=ignore_index, reduction=reduction, label_smoothing=eps)
-    expected = ce_ref(xa.astype(np.float64), ta, None if w is None else w.astype(np.float64), ignore_index, eps, reduction)
+    loss = F.cross_entropy(
+        x, tg.from_numpy(ta), weight=wt, ignore_index=ignore_index, reduction=reduction, label_smoothing=eps
+    )
+    expected = ce_ref(
+        xa.astype(np.float64), ta, None if w is None else w.astype(np.float64), ignore_index, eps, reduction
+    )
     np.testing.assert_allclose(_np(loss), expected, rtol=1e-5, atol=1e-6)
     assert loss.dtype == tg.float32 and loss.shape == np.shape(expected)
     module = nn.CrossEntropyLoss(weight=wt, ignore_index=ignore_index, reduction=reduction, label_smoothing=eps)
@@ -455,13 +461,17 @@ def test_cross_entropy_matches_pytorch_definition(reduction, ignore_index, eps, 
     for idx in np.ndindex(xa.shape):
         d = np.zeros_like(x64)
         d[idx] = 1e-6
-        num[idx] = (np.sum(ce_ref(x64 + d, ta, w64, ignore_index, eps, reduction))
-                    - np.sum(ce_ref(x64 - d, ta, w64, ignore_index, eps, reduction))) / 2e-6
+        num[idx] = (
+            np.sum(ce_ref(x64 + d, ta, w64, ignore_index, eps, reduction))
+            - np.sum(ce_ref(x64 - d, ta, w64, ignore_index, eps, reduction))
+        ) / 2e-6
     np.testing.assert_allclose(_np(x.grad), num, rtol=1e-3, atol=1e-5)
     assert x.grad.dtype == tg.float32
     # the create_graph backward (Tensor ops) gives the same first derivative as the NumPy one
     x2 = tg.from_numpy(xa.copy()).requires_grad_()
-    loss2 = F.cross_entropy(x2, tg.from_numpy(ta), weight=wt, ignore_index=ignore_index, reduction=reduction, label_smoothing=eps)
+    loss2 = F.cross_entropy(
+        x2, tg.from_numpy(ta), weight=wt, ignore_index=ignore_index, reduction=reduction, label_smoothing=eps
+    )
     (g2,) = autograd_grad(loss2.sum(), [x2], create_graph=True)
     assert g2.requires_grad
     np.testing.assert_allclose(_np(g2), _np(x.grad), rtol=1e-5, atol=1e-7)
@@ -510,7 +520,9 @@ def test_cross_entropy_with_probability_targets(reduction):
     p = rng.random((5, 4)).astype(np.float32)
     p /= p.sum(1, keepdims=True)
     out = F.cross_entropy(tg.from_numpy(xa), tg.from_numpy(p), reduction=reduction, label_smoothing=0.1)
-    np.testing.assert_allclose(_np(out), ce_prob_ref(xa.astype(np.float64), p.astype(np.float64), eps=0.1, reduction=reduction), rtol=1e-5)
+    np.testing.assert_allclose(
+        _np(out), ce_prob_ref(xa.astype(np.float64), p.astype(np.float64), eps=0.1, reduction=reduction), rtol=1e-5
+    )
 
 
 def test_cross_entropy_is_finite_at_extreme_logits():
@@ -572,9 +584,13 @@ def test_nll_loss_matches_reference_and_pairs_with_log_softmax(reduction):
     lp = tg.from_numpy(xa).log_softmax(1)
     w = np.array([1.0, 0.5, 2.0, 1.0], dtype=np.float32)
     out = F.nll_loss(lp, tg.from_numpy(ta), weight=tg.from_numpy(w), reduction=reduction)
-    np.testing.assert_allclose(_np(out), nll_ref(_np(lp).astype(np.float64), ta, w.astype(np.float64), reduction=reduction), rtol=1e-5)
+    np.testing.assert_allclose(
+        _np(out), nll_ref(_np(lp).astype(np.float64), ta, w.astype(np.float64), reduction=reduction), rtol=1e-5
+    )
     ce = F.cross_entropy(tg.from_numpy(xa), tg.from_numpy(ta), weight=tg.from_numpy(w), reduction=reduction)
-    np.testing.assert_allclose(_np(nn.NLLLoss(weight=tg.from_numpy(w), reduction=reduction)(lp, tg.from_numpy(ta))), _np(ce), rtol=1e-5)
+    np.testing.assert_allclose(
+        _np(nn.NLLLoss(weight=tg.from_numpy(w), reduction=reduction)(lp, tg.from_numpy(ta))), _np(ce), rtol=1e-5
+    )
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
@@ -608,7 +624,9 @@ def test_bce_with_logits_matches_reference_and_is_stable(reduction):
     pw = np.array([1.0, 2.0, 0.5], dtype=np.float32)
     x = tg.from_numpy(xa.copy()).requires_grad_()
     out = F.binary_cross_entropy_with_logits(x, tg.from_numpy(t), pos_weight=tg.from_numpy(pw), reduction=reduction)
-    np.testing.assert_allclose(_np(out), bce_logits_ref(xa.astype(np.float64), t, pw=pw, reduction=reduction), rtol=1e-5)
+    np.testing.assert_allclose(
+        _np(out), bce_logits_ref(xa.astype(np.float64), t, pw=pw, reduction=reduction), rtol=1e-5
+    )
     module = nn.BCEWithLogitsLoss(pos_weight=tg.from_numpy(pw), reduction=reduction)
     np.testing.assert_allclose(_np(module(x, tg.from_numpy(t))), _np(out))
     out.sum().backward()
@@ -692,7 +710,11 @@ def test_mlp_learns_a_separable_problem(opt_name):
     tg.manual_seed(0)
     x, y = _blobs()
     model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 3))
-    opt = tg.optim.SGD(model.parameters(), lr=0.3, momentum=0.9) if opt_name == "SGD" else tg.optim.Adam(model.parameters(), lr=0.03)
+    opt = (
+        tg.optim.SGD(model.parameters(), lr=0.3, momentum=0.9)
+        if opt_name == "SGD"
+        else tg.optim.Adam(model.parameters(), lr=0.03)
+    )
     loss_fn = nn.CrossEntropyLoss()
     first = None
     for _ in range(60):

@@ -78,7 +78,17 @@ def rmsprop_ref(init, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=
     return out
 
 
-def adam_ref(init, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False, decoupled=False, maximize=False, seed=0):
+def adam_ref(
+    init,
+    lr=1e-3,
+    betas=(0.9, 0.999),
+    eps=1e-8,
+    weight_decay=0.0,
+    amsgrad=False,
+    decoupled=False,
+    maximize=False,
+    seed=0,
+):
     b1, b2 = betas
     theta = [a.copy() for a in init]
     m = [np.zeros_like(a) for a in init]
@@ -136,7 +146,9 @@ RMSPROP_CASES = [
 ]
 
 
-@pytest.mark.parametrize("kwargs", RMSPROP_CASES, ids=lambda k: ",".join(f"{a}={b}" for a, b in k.items()) or "defaults")
+@pytest.mark.parametrize(
+    "kwargs", RMSPROP_CASES, ids=lambda k: ",".join(f"{a}={b}" for a, b in k.items()) or "defaults"
+)
 def test_rmsprop_matches_reference(kwargs):
     init, history, _, _ = _run(optim.RMSprop, kwargs)
     _compare(history, rmsprop_ref(init, **kwargs))
@@ -173,8 +185,12 @@ def test_adamw_differs_from_adam_with_l2():
 
 @pytest.mark.parametrize(
     "opt_cls,kwargs",
-    [(optim.SGD, dict(lr=0.1, momentum=0.9, nesterov=True)), (optim.RMSprop, dict(centered=True, momentum=0.9)),
-     (optim.Adam, dict(amsgrad=True)), (optim.AdamW, dict())],
+    [
+        (optim.SGD, dict(lr=0.1, momentum=0.9, nesterov=True)),
+        (optim.RMSprop, dict(centered=True, momentum=0.9)),
+        (optim.Adam, dict(amsgrad=True)),
+        (optim.AdamW, dict()),
+    ],
 )
 def test_float32_stays_float32_and_updates_in_place(opt_cls, kwargs):
     init, history, params, opt = _run(opt_cls, kwargs, dtype=np.float32)
@@ -229,7 +245,9 @@ def test_params_without_grad_are_skipped():
 # ---- Optimizer base ----------------------------------------------------------------------------------
 def test_param_groups_fill_defaults_and_reject_bad_input():
     model = nn.Sequential(nn.Linear(2, 3), nn.Linear(3, 1))
-    opt = optim.SGD([{"params": model[0].parameters()}, {"params": model[1].parameters(), "lr": 0.5}], lr=0.1, momentum=0.9)
+    opt = optim.SGD(
+        [{"params": model[0].parameters()}, {"params": model[1].parameters(), "lr": 0.5}], lr=0.1, momentum=0.9
+    )
     assert [g["lr"] for g in opt.param_groups] == [0.1, 0.5]
     assert all(g["momentum"] == 0.9 and len(g["params"]) == 2 for g in opt.param_groups)
     extra = nn.Parameter(tg.ones(1))
@@ -346,14 +364,18 @@ def test_step_exponential_and_lambda_lr():
     np.testing.assert_allclose(_lrs(opt, sched, 4), [0.1 + 0.9 * (1 + math.cos(math.pi * e / 4)) / 2 for e in range(5)])
 
 
-def _one_cycle_ref(step, total, max_lr, pct=0.3, div=25.0, final_div=1e4, strategy="cos", three_phase=False,
-                   base_m=0.85, max_m=0.95):
+def _one_cycle_ref(
+    step, total, max_lr, pct=0.3, div=25.0, final_div=1e4, strategy="cos", three_phase=False, base_m=0.85, max_m=0.95
+):
     """PyTorch's documented OneCycleLR: phase boundaries at pct*total-1 (and 2*pct*total-2), total-1."""
     initial = max_lr / div
     min_lr = initial / final_div
     if three_phase:
-        phases = [(pct * total - 1, initial, max_lr, max_m, base_m), (2 * pct * total - 2, max_lr, initial, base_m, max_m),
-                  (total - 1, initial, min_lr, max_m, max_m)]
+        phases = [
+            (pct * total - 1, initial, max_lr, max_m, base_m),
+            (2 * pct * total - 2, max_lr, initial, base_m, max_m),
+            (total - 1, initial, min_lr, max_m, max_m),
+        ]
     else:
         phases = [(pct * total - 1, initial, max_lr, max_m, base_m), (total - 1, max_lr, min_lr, base_m, max_m)]
 
@@ -375,7 +397,9 @@ def _one_cycle_ref(step, total, max_lr, pct=0.3, div=25.0, final_div=1e4, strate
 def test_one_cycle_lr_sequence_and_momentum(strategy, three_phase):
     total = 20
     opt = _opt(lr=0.1, momentum=0.9)
-    sched = lr_scheduler.OneCycleLR(opt, max_lr=1.0, total_steps=total, anneal_strategy=strategy, three_phase=three_phase)
+    sched = lr_scheduler.OneCycleLR(
+        opt, max_lr=1.0, total_steps=total, anneal_strategy=strategy, three_phase=three_phase
+    )
     lrs, moms = [], []
     for step in range(total):
         lrs.append(opt.param_groups[0]["lr"])

@@ -66,16 +66,16 @@ from .tensor import Tensor
 # glibc keeps freed large buffers for reuse instead of unmapping them (see kernels/alloc.py; a no-op elsewhere)
 alloc.tune_malloc()
 
-bool = bool_  # noqa: A001  (PyTorch spells it tinygrad_ko.bool)
+bool = bool_
 __version__ = "0.1.0"
 
 
 def _method(name: str) -> Any:
     method = getattr(Tensor, name)
 
-    def fn(input: Tensor, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    def fn(input: Tensor, *args: Any, **kwargs: Any) -> Any:
         if not isinstance(input, Tensor):
-            input = tensor(input)  # noqa: A001
+            input = tensor(input)
         return method(input, *args, **kwargs)
 
     fn.__name__ = name

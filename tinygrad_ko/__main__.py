@@ -131,22 +131,38 @@ def cmd_train(args: argparse.Namespace) -> int:
     valid_dl = DataLoader(TensorDataset(from_numpy(xte), from_numpy(yte)), batch_size=1000)
     model = build_model(args.model, classes)
     learn = Learner(
-        DataLoaders(train_dl, valid_dl), model, loss_func=F.cross_entropy,
-        opt_func=lambda params, lr: build_optimizer(opt_name, params, lr), lr=lr, metrics=accuracy,
+        DataLoaders(train_dl, valid_dl),
+        model,
+        loss_func=F.cross_entropy,
+        opt_func=lambda params, lr: build_optimizer(opt_name, params, lr),
+        lr=lr,
+        metrics=accuracy,
         quiet=args.quiet,
     )
     schedule = "one-cycle, peak lr" if one_cycle else "lr"
-    print(f"model {args.model}, optimizer {opt_name} {schedule} {lr:g}, batch {batch_size}, {epochs} epochs, "
-          f"seed {args.seed}", flush=True)
+    print(
+        f"model {args.model}, optimizer {opt_name} {schedule} {lr:g}, batch {batch_size}, {epochs} epochs, "
+        f"seed {args.seed}",
+        flush=True,
+    )
     if one_cycle:
         learn.fit_one_cycle(epochs, lr)
     else:
         learn.fit(epochs, lr)
     acc = evaluate_model(model, xte, yte)
     out = args.out or os.path.join("checkpoints", f"{args.dataset}-{args.model}.npz")
-    meta = {"model": args.model, "dataset": args.dataset, "num_classes": classes, "test_accuracy": acc,
-            "epochs": epochs, "optimizer": opt_name, "lr": lr, "one_cycle": one_cycle, "batch_size": batch_size,
-            "seed": args.seed}
+    meta = {
+        "model": args.model,
+        "dataset": args.dataset,
+        "num_classes": classes,
+        "test_accuracy": acc,
+        "epochs": epochs,
+        "optimizer": opt_name,
+        "lr": lr,
+        "one_cycle": one_cycle,
+        "batch_size": batch_size,
+        "seed": args.seed,
+    }
     serialization.save(model.state_dict(), out, metadata=meta)
     print(f"checkpoint saved to {out} ({time.perf_counter() - start:.1f} s in all)", flush=True)
     print(f"test accuracy: {acc:.4f}", flush=True)
@@ -162,8 +178,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     if "model" not in meta or "dataset" not in meta:
-        print(f"error: {args.path} has no tinygrad_ko training metadata (model/dataset); was it written by "
-              "`python -m tinygrad_ko train`?", file=sys.stderr)
+        print(
+            f"error: {args.path} has no tinygrad_ko training metadata (model/dataset); was it written by "
+            "`python -m tinygrad_ko train`?",
+            file=sys.stderr,
+        )
         return 2
     dataset = args.dataset or meta["dataset"]
     _, _, xte, yte, classes = load_arrays(dataset)
@@ -189,8 +208,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
     y = randint(0, 10, (args.batch_size,))
     loss = F.cross_entropy(model(x), y)
     loss.backward()
-    graph = viz.draw_graph(loss, params=dict(model.named_parameters()), show_grads=True,
-                           cluster_modules=True)
+    graph = viz.draw_graph(loss, params=dict(model.named_parameters()), show_grads=True, cluster_modules=True)
     fmt = os.path.splitext(args.out)[1].lstrip(".") or "svg"
     if fmt == "dot":
         with open(args.out, "w") as f:
@@ -219,8 +237,12 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--opt", choices=OPTIMIZERS)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--out", help="checkpoint path (.npz); default checkpoints/<dataset>-<model>.npz")
-    t.add_argument("--one-cycle", action=argparse.BooleanOptionalAction, default=None,
-                   help="fit_one_cycle (--lr is the peak) instead of a constant lr; default: on for cnn, off otherwise")
+    t.add_argument(
+        "--one-cycle",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="fit_one_cycle (--lr is the peak) instead of a constant lr; default: on for cnn, off otherwise",
+    )
     t.add_argument("--quiet", action="store_true", help="no progress bar or epoch table")
     t.set_defaults(func=cmd_train)
     e = sub.add_parser("evaluate", help="test accuracy of a saved checkpoint")

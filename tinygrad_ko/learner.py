@@ -23,7 +23,13 @@ from .autograd.grad_mode import no_grad
 from .tensor import Tensor
 
 __all__ = [
-    "DataLoaders", "Learner", "Recorder", "Callback", "accuracy", "error_rate", "batch_accuracy",
+    "DataLoaders",
+    "Learner",
+    "Recorder",
+    "Callback",
+    "accuracy",
+    "error_rate",
+    "batch_accuracy",
 ]
 
 
@@ -196,8 +202,14 @@ class Learner:
             self._set_lr(lr)
         self._fit(n_epoch, scheduler=None, extra_cbs=cbs)
 
-    def fit_one_cycle(self, n_epoch: int, lr_max: float | None = None, div: float = 25.0,
-                      div_final: float = 1e5, pct_start: float = 0.25) -> None:
+    def fit_one_cycle(
+        self,
+        n_epoch: int,
+        lr_max: float | None = None,
+        div: float = 25.0,
+        div_final: float = 1e5,
+        pct_start: float = 0.25,
+    ) -> None:
         """fastai's one-cycle schedule (OneCycleLR stepped every batch)."""
         from .optim.lr_scheduler import OneCycleLR
 
@@ -210,8 +222,14 @@ class Learner:
                 f"{type(self.opt).__name__} has none - use fit() instead"
             )
         total = n_epoch * len(self.dls.train)
-        sched = OneCycleLR(self.opt, max_lr=lr_max, total_steps=total, pct_start=pct_start,
-                           div_factor=div, final_div_factor=div_final / div)
+        sched = OneCycleLR(
+            self.opt,
+            max_lr=lr_max,
+            total_steps=total,
+            pct_start=pct_start,
+            div_factor=div,
+            final_div_factor=div_final / div,
+        )
         self._fit(n_epoch, scheduler=sched)
 
     def _fit(self, n_epoch: int, scheduler: Any, extra_cbs: Sequence[Callback] | None = None) -> None:

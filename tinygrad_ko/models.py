@@ -148,7 +148,9 @@ def resnet(
     small_input: bool = False,
 ) -> ResNet:
     """A ResNet of BasicBlocks of any depth and width, e.g. ``resnet([1, 1, 1, 1], width=16)``."""
-    return ResNet(BasicBlock, num_blocks, num_classes=num_classes, in_channels=in_channels, width=width, small_input=small_input)
+    return ResNet(
+        BasicBlock, num_blocks, num_classes=num_classes, in_channels=in_channels, width=width, small_input=small_input
+    )
 
 
 def resnet18(num_classes: int = 1000, in_channels: int = 3, **kwargs: Any) -> ResNet:

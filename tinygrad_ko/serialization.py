@@ -35,7 +35,9 @@ def save(state: dict[str, Any], path: str | os.PathLike, metadata: dict[str, Any
             raise ValueError(f"save: the key {_META_KEY!r} is reserved")
         arr = value.detach().numpy() if isinstance(value, Tensor) else np.asarray(value)
         if arr.dtype == object:
-            raise TypeError(f"save: value for {key!r} is not numeric ({type(value).__name__}); only tensors/arrays/numbers can be saved")
+            raise TypeError(
+                f"save: value for {key!r} is not numeric ({type(value).__name__}); only tensors/arrays/numbers can be saved"
+            )
         arrays[key] = arr
     if metadata is not None:
         arrays[_META_KEY] = np.frombuffer(json.dumps(metadata).encode(), dtype=np.uint8)

@@ -112,7 +112,7 @@ class ComputationGraph(graphviz.Digraph):
 def render(
     graph: graphviz.Digraph | graphviz.Source,
     path: str | os.PathLike[str],
-    format: str | None = None,  # noqa: A002  (graphviz's own name for it)
+    format: str | None = None,
 ) -> Path:
     """Render ``graph`` to an image file and return the path written.
 
@@ -126,7 +126,7 @@ def render(
     """
     path = Path(path)
     if format is None:
-        format = path.suffix[1:].lower() or "svg"  # noqa: A001
+        format = path.suffix[1:].lower() or "svg"
     if path.suffix.lower() != "." + format.lower():
         path = path.with_name(path.name + "." + format)
     with _translate_missing_dot():

@@ -183,13 +183,21 @@ def full_like(t: Tensor, fill_value: Any, dtype: Any = None, requires_grad: bool
 def rand(*size: Any, dtype: Any = None, requires_grad: bool = False, generator: Any = None) -> Tensor:
     g = generator or default_generator()
     dt = _np_dtype(dtype)
-    return _creation(g.random(shape_args(size), dtype=dt if dt in (np.float32, np.float64) else np.float64).astype(dt, copy=False), requires_grad)
+    return _creation(
+        g.random(shape_args(size), dtype=dt if dt in (np.float32, np.float64) else np.float64).astype(dt, copy=False),
+        requires_grad,
+    )
 
 
 def randn(*size: Any, dtype: Any = None, requires_grad: bool = False, generator: Any = None) -> Tensor:
     g = generator or default_generator()
     dt = _np_dtype(dtype)
-    return _creation(g.standard_normal(shape_args(size), dtype=dt if dt in (np.float32, np.float64) else np.float64).astype(dt, copy=False), requires_grad)
+    return _creation(
+        g.standard_normal(shape_args(size), dtype=dt if dt in (np.float32, np.float64) else np.float64).astype(
+            dt, copy=False
+        ),
+        requires_grad,
+    )
 
 
 def randint(low: int, high: int | None = None, size: Any = (), dtype: Any = None, generator: Any = None) -> Tensor:
@@ -275,7 +283,7 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     return movement.Cat.apply(*[t.unsqueeze(d) for t in ts], dim=d)
 
 
-def where(condition: Any, input: Any = None, other: Any = None) -> Any:  # noqa: A002
+def where(condition: Any, input: Any = None, other: Any = None) -> Any:
     """where(cond, a, b): elementwise choice; where(cond) alone gives the indices (nonzero)."""
     cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
     if input is None and other is None:
@@ -294,7 +302,7 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Any:  # noqa:
     return elementwise.Where.apply(a, b, cond=cond)
 
 
-def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.0) -> Tensor:  # noqa: A002
+def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.0) -> Tensor:
     """PyTorch's F.pad for mode='constant': ``pad`` lists (left, right) pairs from the last dim."""
     if mode != "constant":
         raise NotImplementedError(f"pad: mode {mode!r} is not supported (only 'constant')")
@@ -310,4 +318,3 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
         widths = [[builtins.max(b, 0), builtins.max(a, 0)] for b, a in widths]
         return movement.Pad.apply(out, widths=tuple(map(tuple, widths)), value=value)
     return movement.Pad.apply(input, widths=tuple(map(tuple, widths)), value=value)
-

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 
-class dtype:  # noqa: N801  (PyTorch spells it in lower case)
+class dtype:
     """A tensor element type. Compares equal to itself and to the matching NumPy dtype."""
 
     __slots__ = ("name", "np", "is_floating_point", "is_signed", "itemsize")

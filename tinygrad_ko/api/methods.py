@@ -122,11 +122,11 @@ class TensorMethods:
         return self._data.itemsize
 
     @property
-    def T(self) -> Tensor:  # noqa: N802
+    def T(self) -> Tensor:
         return self.permute(*range(self._data.ndim - 1, -1, -1))
 
     @property
-    def mT(self) -> Tensor:  # noqa: N802
+    def mT(self) -> Tensor:
         n = self._data.ndim
         if n < 2:
             raise RuntimeError(f"tensor.mT is only supported on matrices or batches of matrices. Got {n}-D tensor.")
@@ -533,7 +533,7 @@ class TensorMethods:
     def log1p(self) -> Tensor:
         return (self._as_float() + 1.0).log()
 
-    def clamp(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+    def clamp(self, min: Any = None, max: Any = None) -> Tensor:
         if min is None and max is None:
             raise RuntimeError("clamp: at least one of 'min' or 'max' must not be None")
         if isinstance(min, Tensor) or isinstance(max, Tensor):
@@ -547,10 +547,10 @@ class TensorMethods:
 
     clip = clamp
 
-    def clamp_min(self, min: Any) -> Tensor:  # noqa: A002
+    def clamp_min(self, min: Any) -> Tensor:
         return self.clamp(min=min)
 
-    def clamp_max(self, max: Any) -> Tensor:  # noqa: A002
+    def clamp_max(self, max: Any) -> Tensor:
         return self.clamp(max=max)
 
     def maximum(self, other: Any) -> Tensor:
@@ -585,7 +585,9 @@ class TensorMethods:
             )
         return reduce.Mean.apply(x, axes=reduce_axes(dim, x._data.ndim), keepdim=keepdim)
 
-    def var(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, correction: Any = None) -> Tensor:
+    def var(
+        self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, correction: Any = None
+    ) -> Tensor:
         if correction is None:
             correction = 1 if unbiased is None or unbiased else 0
         axes = reduce_axes(dim, self._data.ndim)
@@ -593,7 +595,9 @@ class TensorMethods:
         centered = self - self.mean(dim=axes, keepdim=True)
         return (centered * centered).sum(dim=axes, keepdim=keepdim) / builtins.max(n - correction, 0)
 
-    def std(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, correction: Any = None) -> Tensor:
+    def std(
+        self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, correction: Any = None
+    ) -> Tensor:
         v = self.var(dim, unbiased=unbiased, keepdim=keepdim, correction=correction)
         flat = v._data == 0
         if not flat.any():
@@ -619,8 +623,14 @@ class TensorMethods:
         if d is None:
             return (self, wrap(np.zeros((), dtype=np.int64)))
         values = reduce.MaxDim.apply(self, dim=d, keepdim=keepdim, is_min=is_min)
-        idx = values.grad_fn.indices if values.grad_fn is not None else (
-            np.argmin(self._data, axis=d, keepdims=keepdim) if is_min else np.argmax(self._data, axis=d, keepdims=keepdim)
+        idx = (
+            values.grad_fn.indices
+            if values.grad_fn is not None
+            else (
+                np.argmin(self._data, axis=d, keepdims=keepdim)
+                if is_min
+                else np.argmax(self._data, axis=d, keepdims=keepdim)
+            )
         )
         rt = return_types_min if is_min else return_types_max
         return rt(values, wrap(np.asarray(idx, dtype=np.int64)))
@@ -653,7 +663,7 @@ class TensorMethods:
         idx = np.argsort(-self._data if descending else self._data, axis=d, kind="stable")
         return return_types_sort(self.gather(d, wrap(idx)), wrap(idx))
 
-    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:  # noqa: A002
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:
         d = check_dim(dim, self._data.ndim)
         idx = np.argsort(-self._data if largest else self._data, axis=d, kind="stable")
         idx = np.take(idx, np.arange(k), axis=d)
@@ -901,7 +911,9 @@ class TensorMethods:
                 return movement.GetItemCopy.apply(movement.GetItem.apply(self, index=split[0]), index=split[1])
             return movement.GetItemCopy.apply(self, index=idx)
         except IndexError as e:
-            raise IndexError(f"index {index!r} is invalid for a tensor of shape {list(self._data.shape)}: {e}") from None
+            raise IndexError(
+                f"index {index!r} is invalid for a tensor of shape {list(self._data.shape)}: {e}"
+            ) from None
 
     # ---- in-place ops ---------------------------------------------------------------------------
     def _check_inplace(self, other: Any) -> bool:
@@ -935,7 +947,9 @@ class TensorMethods:
         try:
             ufunc(self._data, o, out=self._data, casting="same_kind")
         except (TypeError, ValueError) as e:
-            raise RuntimeError(f"in-place {ufunc.__name__} on a {self.dtype} tensor of shape {list(self._data.shape)}: {e}") from None
+            raise RuntimeError(
+                f"in-place {ufunc.__name__} on a {self.dtype} tensor of shape {list(self._data.shape)}: {e}"
+            ) from None
         self._version.value += 1
         return self
 
@@ -970,7 +984,7 @@ class TensorMethods:
     __imul__ = mul_
     __itruediv__ = div_
 
-    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
         if self._check_inplace(None):
             result = wrap(self._data.copy(), self.requires_grad, self.grad_fn).clamp(min, max)
             self._write(result._data)
@@ -1040,10 +1054,17 @@ class TensorMethods:
         self._grad = None
 
 
-
 # what Python puts in every class body; everything else in TensorMethods becomes a Tensor method
-_CLASS_MACHINERY = {"__module__", "__qualname__", "__doc__", "__dict__", "__weakref__", "__annotations__",
-                    "__firstlineno__", "__static_attributes__"}
+_CLASS_MACHINERY = {
+    "__module__",
+    "__qualname__",
+    "__doc__",
+    "__dict__",
+    "__weakref__",
+    "__annotations__",
+    "__firstlineno__",
+    "__static_attributes__",
+}
 
 
 def install() -> None:

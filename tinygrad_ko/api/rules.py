@@ -108,7 +108,6 @@ def split_int_selects(idx: tuple) -> tuple[tuple, tuple] | None:
     return tuple(first), tuple(i for i in idx if type(i) is not int)
 
 
-
 def int_power(base: Any, exp: Any) -> np.ndarray:
     """Integer ``base ** exp`` with PyTorch's answer for negative exponents, which NumPy refuses:
     the integer part of ``1 / base**-exp``: 1 for base 1, +-1 for base -1, 0 otherwise."""
@@ -119,5 +118,3 @@ def int_power(base: Any, exp: Any) -> np.ndarray:
     out = np.asarray(np.power(base, np.where(neg, 0, exp)))
     special = np.where(base == 1, 1, np.where(base == -1, np.where(exp % 2 == 0, 1, -1), 0))
     return np.where(neg, special, out).astype(out.dtype, copy=False)
-
-

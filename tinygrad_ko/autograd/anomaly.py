@@ -13,7 +13,7 @@ class _AnomalyState:
 state = _AnomalyState()
 
 
-class detect_anomaly:  # noqa: N801
+class detect_anomaly:
     """Context manager: inside it, every recorded op keeps the stack of the forward code that
     created it, and a backward that produces NaN raises an error naming the op and that stack."""
 
@@ -28,7 +28,7 @@ class detect_anomaly:  # noqa: N801
         state.enabled = self._prev
 
 
-class set_detect_anomaly(detect_anomaly):  # noqa: N801
+class set_detect_anomaly(detect_anomaly):
     """``set_detect_anomaly(True)`` switches anomaly detection on (also usable as a context)."""
 
     def __init__(self, mode: bool) -> None:

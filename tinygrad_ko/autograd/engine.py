@@ -33,7 +33,9 @@ from .anomaly import state as anomaly_mode
 from .grad_mode import state as grad_mode
 
 
-def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None = None, create_graph: bool = False) -> None:
+def backward(
+    tensors: Any, grad_tensors: Any = None, retain_graph: bool | None = None, create_graph: bool = False
+) -> None:
     """Accumulate d(tensors)/d(leaf) into every leaf's ``.grad`` (PyTorch's autograd.backward)."""
     outputs = [tensors] if isinstance(tensors, Tensor) else _as_list(tensors)
     seeds = _seeds(outputs, _as_list(grad_tensors))

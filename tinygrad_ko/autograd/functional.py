@@ -38,7 +38,10 @@ def jacobian(func: Callable[..., Any], inputs: Any, create_graph: bool = False) 
         gs = grad(out, xs, grad_outputs=wrap(seed), retain_graph=True, create_graph=create_graph, allow_unused=True)
         for i, (g, x) in enumerate(zip(gs, xs)):
             rows[i].append(g if g is not None else wrap(np.zeros_like(x._data)))
-    jacs = tuple(Cat.apply(*[g.reshape(1, *x._data.shape) for g in r], dim=0).reshape(*out._data.shape, *x._data.shape) for r, x in zip(rows, xs))
+    jacs = tuple(
+        Cat.apply(*[g.reshape(1, *x._data.shape) for g in r], dim=0).reshape(*out._data.shape, *x._data.shape)
+        for r, x in zip(rows, xs)
+    )
     return jacs[0] if single else jacs
 
 

@@ -54,19 +54,19 @@ class _GradModeContext:
         return wrapper  # type: ignore[return-value]
 
 
-class no_grad(_GradModeContext):  # noqa: N801
+class no_grad(_GradModeContext):
     """Disable recording: tensors computed inside have ``requires_grad=False`` and no ``grad_fn``."""
 
     _target = False
 
 
-class enable_grad(_GradModeContext):  # noqa: N801
+class enable_grad(_GradModeContext):
     """Enable recording inside a ``no_grad`` block."""
 
     _target = True
 
 
-class set_grad_enabled(_GradModeContext):  # noqa: N801
+class set_grad_enabled(_GradModeContext):
     """``set_grad_enabled(False)`` acts like ``no_grad()``; it also takes effect when called bare."""
 
     def __init__(self, mode: bool) -> None:

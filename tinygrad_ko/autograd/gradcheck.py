@@ -74,8 +74,10 @@ def _analytical_jacobians(fn: Callable[..., Any], inputs: Sequence[Any]) -> tupl
                     jac[o][i][row, :] = g._data.reshape(-1)
         # a zero grad_output must give zero grads
         zero = wrap(np.zeros(out._data.shape, dtype=out._data.dtype))
-        for i, g in zip([j for j, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad],
-                        _grad(out, diff, grad_outputs=zero, retain_graph=True, allow_unused=True)):
+        for i, g in zip(
+            [j for j, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad],
+            _grad(out, diff, grad_outputs=zero, retain_graph=True, allow_unused=True),
+        ):
             if g is not None and np.any(g._data != 0):
                 problems.append(f"backward of output {o} is not zero for a zero grad_output (input {i})")
     return jac, problems
@@ -139,9 +141,7 @@ def gradgradcheck(
     outs = _outputs(fn, inputs)
     if grad_outputs is None:
         rng = np.random.default_rng(seed)
-        grad_outputs = [
-            wrap(rng.standard_normal(o._data.shape)).requires_grad_(True) for o in outs
-        ]
+        grad_outputs = [wrap(rng.standard_normal(o._data.shape)).requires_grad_(True) for o in outs]
     else:
         grad_outputs = list(grad_outputs) if isinstance(grad_outputs, (tuple, list)) else [grad_outputs]
     n_in = len(inputs)
@@ -156,7 +156,9 @@ def gradgradcheck(
     # the recorded (create_graph) backward must give the same first derivative as the plain one:
     # ops with a separate NumPy fast path would otherwise hide a mismatch from the check below
     recorded = first_grads(*inputs, *grad_outputs)
-    plain = _grad(_outputs(fn, inputs), [inputs[i] for i in diff_idx], grad_outputs=list(grad_outputs), allow_unused=True)
+    plain = _grad(
+        _outputs(fn, inputs), [inputs[i] for i in diff_idx], grad_outputs=list(grad_outputs), allow_unused=True
+    )
     plain = tuple(g for g in plain if g is not None)
     for k, (r, p) in enumerate(zip(recorded, plain)):
         if not np.allclose(r._data, p._data, rtol=rtol, atol=atol, equal_nan=True):

@@ -53,9 +53,7 @@ class Node:
     @property
     def next_functions(self) -> tuple[tuple[Any, int], ...]:
         """PyTorch-shaped: ``((node, 0), ...)``; a leaf appears as an ``AccumulateGrad``."""
-        return tuple(
-            (None if e is None else e if isinstance(e, Node) else AccumulateGrad(e), 0) for e in self._edges
-        )
+        return tuple((None if e is None else e if isinstance(e, Node) else AccumulateGrad(e), 0) for e in self._edges)
 
     def register_hook(self, fn: Any) -> HookHandle:
         """Hook on the gradient flowing *into* this node (its output's gradient)."""

@@ -395,7 +395,7 @@ def _resolve_host(url: str, timeout: float) -> None:
         try:
             socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
             result["error"] = None
-        except BaseException as e:  # noqa: BLE001 - reported to the caller
+        except BaseException as e:
             result["error"] = e
 
     t = threading.Thread(target=work, daemon=True)

@@ -26,7 +26,7 @@ from ._tensor import is_tensor, to_tensor
 from .dataset import Dataset
 from .transforms import apply_batch
 
-PathLike = str | os.PathLike[str]  # noqa: UP007 (runtime alias)
+PathLike = str | os.PathLike[str]
 
 _MEMO: dict[tuple[Any, ...], tuple[np.ndarray, ...]] = {}
 

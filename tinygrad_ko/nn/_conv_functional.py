@@ -84,7 +84,7 @@ def _conv_padding(
 
 
 def conv2d(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     weight: Tensor,
     bias: Tensor | None = None,
     stride: Any = 1,
@@ -98,7 +98,7 @@ def conv2d(
 
 def conv2d_with(
     op: type[Function],
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     weight: Tensor,
     bias: Tensor | None,
     stride: Any,
@@ -109,7 +109,7 @@ def conv2d_with(
     """:func:`conv2d` computed by ``op``: the tuned op, or the reading path's ``Conv2d``."""
     unbatched = _is_unbatched(input, "conv2d")
     if unbatched:
-        input = input.unsqueeze(0)  # noqa: A001
+        input = input.unsqueeze(0)
     x, w = input._data, weight._data
     if w.ndim != 4:
         raise RuntimeError(
@@ -193,7 +193,7 @@ def _pool_geometry(
     return (pads[0][0], pads[0][1], pads[1][0], pads[1][1]), outs[0], outs[1]
 
 
-def _pool_args(op: str, input: Any, kernel_size: Any, stride: Any, padding: Any, dilation: Any = 1) -> tuple:  # noqa: A002
+def _pool_args(op: str, input: Any, kernel_size: Any, stride: Any, padding: Any, dilation: Any = 1) -> tuple:
     _check_float(input, op)
     k = _pair(kernel_size, "kernel_size", op)
     s = k if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0) else _pair(stride, "stride", op)
@@ -201,7 +201,7 @@ def _pool_args(op: str, input: Any, kernel_size: Any, stride: Any, padding: Any,
 
 
 def max_pool2d(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     kernel_size: Any,
     stride: Any = None,
     padding: Any = 0,
@@ -215,7 +215,7 @@ def max_pool2d(
 
 def max_pool2d_with(
     op: type[Function],
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     kernel_size: Any,
     stride: Any = None,
     padding: Any = 0,
@@ -228,7 +228,7 @@ def max_pool2d_with(
         raise NotImplementedError("max_pool2d: return_indices=True is not supported")
     unbatched = _is_unbatched(input, "max_pool2d")
     if unbatched:
-        input = input.unsqueeze(0)  # noqa: A001
+        input = input.unsqueeze(0)
     k, s, p, d = _pool_args("max_pool2d", input, kernel_size, stride, padding, dilation)
     pads, ho, wo = _pool_geometry("max_pool2d", input._data.shape, k, s, p, d, ceil_mode)
     out = op.apply(input, kernel=k, stride=s, dilation=d, padding=pads, out_size=(ho, wo))
@@ -260,7 +260,7 @@ def _avg_divisor(
 
 
 def avg_pool2d(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     kernel_size: Any,
     stride: Any = None,
     padding: Any = 0,
@@ -276,7 +276,7 @@ def avg_pool2d(
 
 def avg_pool2d_with(
     op: type[Function],
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     kernel_size: Any,
     stride: Any = None,
     padding: Any = 0,
@@ -287,7 +287,7 @@ def avg_pool2d_with(
     """:func:`avg_pool2d` computed by ``op``: the tuned op, or the reading path's ``AvgPool2d``."""
     unbatched = _is_unbatched(input, "avg_pool2d")
     if unbatched:
-        input = input.unsqueeze(0)  # noqa: A001
+        input = input.unsqueeze(0)
     k, s, p, _ = _pool_args("avg_pool2d", input, kernel_size, stride, padding)
     shape = input._data.shape
     pads, ho, wo = _pool_geometry("avg_pool2d", shape, k, s, p, (1, 1), ceil_mode)
@@ -312,7 +312,7 @@ def _adaptive_matrix(size: int, out: int, dtype: np.dtype) -> np.ndarray:
     return (inside / (end - start)[:, None]).astype(dtype)
 
 
-def adaptive_avg_pool2d(input: Any, output_size: Any) -> Any:  # noqa: A002
+def adaptive_avg_pool2d(input: Any, output_size: Any) -> Any:
     """Average pooling to a fixed output size, like ``torch.nn.functional.adaptive_avg_pool2d``.
 
     Output (1, 1) is a mean; sizes that divide the input are a plain avg_pool2d; any other size
@@ -321,7 +321,7 @@ def adaptive_avg_pool2d(input: Any, output_size: Any) -> Any:  # noqa: A002
     """
     unbatched = _is_unbatched(input, "adaptive_avg_pool2d")
     if unbatched:
-        input = input.unsqueeze(0)  # noqa: A001
+        input = input.unsqueeze(0)
     _check_float(input, "adaptive_avg_pool2d")
     n, c, h, w = input._data.shape
     if isinstance(output_size, (tuple, list)):
@@ -350,7 +350,7 @@ def adaptive_avg_pool2d(input: Any, output_size: Any) -> Any:  # noqa: A002
 
 
 def batch_norm(
-    input: Any,  # noqa: A002
+    input: Any,
     running_mean: Any,
     running_var: Any,
     weight: Any = None,
@@ -406,7 +406,7 @@ def batch_norm(
     return input * scale.reshape(bshape) + shift.reshape(bshape)
 
 
-def dropout2d(input: Any, p: float = 0.5, training: bool = True, inplace: bool = False) -> Any:  # noqa: A002
+def dropout2d(input: Any, p: float = 0.5, training: bool = True, inplace: bool = False) -> Any:
     """Zero whole channels with probability ``p`` (scaling the rest by 1/(1-p)) in training.
 
     Input (N, C, H, W); a 3-D input is taken as (N, C, L), as PyTorch does (with a warning).

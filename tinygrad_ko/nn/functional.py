@@ -49,7 +49,7 @@ def _legacy_reduction(size_average: Any, reduce: Any, reduction: str) -> str:
 
 
 # ---- linear --------------------------------------------------------------------------------------
-def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:  # noqa: A002
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``input @ weight.T + bias`` in one node; ``input`` may have any number of leading dims."""
     x = input if isinstance(input, Tensor) else _check_tensor(input, "input", "linear")
     xd, wd = x._data, weight._data
@@ -81,25 +81,25 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
 
 # ---- activations ---------------------------------------------------------------------------------
-def relu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """max(x, 0). ``inplace`` is accepted for compatibility; the result is always a new tensor."""
     return input.relu()
 
 
-def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:  # noqa: A002
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     return where(input > 0, input, input * negative_slope)
 
 
-def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:  # noqa: A002
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """log(1 + exp(beta * x)) / beta, stable for large |x|; the identity where beta * x > threshold."""
     return _loss_ops.Softplus.apply(input, beta=float(beta), threshold=float(threshold))
 
 
-def sigmoid(input: Tensor) -> Tensor:  # noqa: A002
+def sigmoid(input: Tensor) -> Tensor:
     return input.sigmoid()
 
 
-def tanh(input: Tensor) -> Tensor:  # noqa: A002
+def tanh(input: Tensor) -> Tensor:
     return input.tanh()
 
 
@@ -111,17 +111,17 @@ def _softmax_dim(ndim: int) -> int:
     return 0 if ndim in (0, 1, 3) else 1
 
 
-def softmax(input: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:  # noqa: A002
+def softmax(input: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
     x = input if dtype is None else input.to(dtype)
     return x.softmax(_softmax_dim(x.ndim) if dim is None else dim)
 
 
-def log_softmax(input: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:  # noqa: A002
+def log_softmax(input: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
     x = input if dtype is None else input.to(dtype)
     return x.log_softmax(_softmax_dim(x.ndim) if dim is None else dim)
 
 
-def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:  # noqa: A002
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Inverted dropout: zero each element with probability ``p`` and scale the rest by 1/(1-p),
     so the expected value is unchanged; the identity when not training."""
     if p < 0.0 or p > 1.0:
@@ -158,7 +158,7 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
 
 
 # ---- regression losses ---------------------------------------------------------------------------
-def _warn_shape(input: Tensor, target: Tensor, op: str) -> None:  # noqa: A002
+def _warn_shape(input: Tensor, target: Tensor, op: str) -> None:
     if input._data.shape != target._data.shape:
         warnings.warn(
             f"Using a target size ({target.shape}) that is different to the input size ({input.shape}). "
@@ -182,7 +182,7 @@ def _as_target(target: Any, like: Tensor) -> Tensor:
 
 
 def mse_loss(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     target: Tensor,
     size_average: Any = None,
     reduce: Any = None,
@@ -198,7 +198,7 @@ def mse_loss(
 
 
 def l1_loss(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     target: Tensor,
     size_average: Any = None,
     reduce: Any = None,
@@ -240,7 +240,7 @@ def _to_rows(input: Tensor, op: str) -> tuple[Tensor, int]:
 
 
 def _check_class_target(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     target: Tensor,
     n_cls: int,
     ignore_index: int,
@@ -286,7 +286,7 @@ def _check_class_target(
     return (flat if flat.dtype == _INT64 else flat.astype(np.int64)), all_valid
 
 
-def _restore_none(loss: Tensor, input: Tensor) -> Tensor:  # noqa: A002
+def _restore_none(loss: Tensor, input: Tensor) -> Tensor:
     """'none' losses come out per row; give them the target's shape (N, d1, ...)."""
     shape = input._data.shape
     if len(shape) == 1:
@@ -295,7 +295,7 @@ def _restore_none(loss: Tensor, input: Tensor) -> Tensor:  # noqa: A002
 
 
 def cross_entropy(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     target: Tensor,
     weight: Tensor | None = None,
     size_average: Any = None,
@@ -344,7 +344,7 @@ def cross_entropy(
 
 
 def _soft_cross_entropy(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     target: Tensor,
     rows: Tensor,
     n_cls: int,
@@ -376,7 +376,7 @@ def _soft_cross_entropy(
 
 
 def nll_loss(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     target: Tensor,
     weight: Tensor | None = None,
     size_average: Any = None,
@@ -397,7 +397,7 @@ def nll_loss(
     return _restore_none(loss, input) if reduction == "none" else loss
 
 
-def _binary_args(input: Tensor, target: Any, weight: Any, op: str, what: str) -> tuple[Tensor, np.ndarray | None]:  # noqa: A002
+def _binary_args(input: Tensor, target: Any, weight: Any, op: str, what: str) -> tuple[Tensor, np.ndarray | None]:
     _check_tensor(input, "input", op)
     if input._data.dtype.kind != "f":
         raise RuntimeError(f"{op}: expected a floating point input, got {input.dtype}")
@@ -417,7 +417,7 @@ def _binary_args(input: Tensor, target: Any, weight: Any, op: str, what: str) ->
     return target, w
 
 
-def _float_target(target: Any, input: Tensor) -> Tensor:  # noqa: A002
+def _float_target(target: Any, input: Tensor) -> Tensor:
     t = target if isinstance(target, Tensor) else as_tensor(np.asarray(target))
     if t._data.dtype != input._data.dtype:
         t = t.to(input._data.dtype)
@@ -425,7 +425,7 @@ def _float_target(target: Any, input: Tensor) -> Tensor:  # noqa: A002
 
 
 def binary_cross_entropy(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     target: Tensor,
     weight: Tensor | None = None,
     size_average: Any = None,
@@ -452,7 +452,7 @@ def binary_cross_entropy(
 
 
 def binary_cross_entropy_with_logits(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     target: Tensor,
     weight: Tensor | None = None,
     size_average: Any = None,

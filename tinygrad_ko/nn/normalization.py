@@ -17,7 +17,7 @@ from ..api.creation import empty
 from ..tensor import Tensor, wrap
 from . import functional as F
 from . import init
-from .layers import Dropout2d as Dropout2d  # noqa: PLC0414  (its old home)
+from .layers import Dropout2d as Dropout2d
 from .module import Module
 from .parameter import Parameter
 
@@ -75,7 +75,7 @@ class _BatchNorm(Module):
             init.ones_(self.weight)
             init.zeros_(self.bias)
 
-    def _check_input_dim(self, input: Tensor) -> None:  # noqa: A002
+    def _check_input_dim(self, input: Tensor) -> None:
         nd = input.dim()
         if nd not in self._expected_dims:
             want = " or ".join(f"{d}D" for d in self._expected_dims)
@@ -83,7 +83,7 @@ class _BatchNorm(Module):
                 f"{type(self).__name__}: expected {want} input (got {nd}D input of size {list(input.shape)})"
             )
 
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor) -> Tensor:
         self._check_input_dim(input)
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats and self.num_batches_tracked is not None:

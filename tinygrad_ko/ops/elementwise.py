@@ -17,9 +17,7 @@ def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
     if gshape == shape:
         return grad
     lead = len(gshape) - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        i + lead for i, s in enumerate(shape) if s == 1 and gshape[i + lead] != 1
-    )
+    axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape) if s == 1 and gshape[i + lead] != 1)
     if axes:
         grad = grad.sum(axes)
     if grad.shape != shape:

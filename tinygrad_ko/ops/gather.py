@@ -59,9 +59,7 @@ class AsStrided(Function):
         ctx.numel, ctx.geom = numel, (tuple(size), tuple(stride), offset)
         offset_a = (a.__array_interface__["data"][0] - root.__array_interface__["data"][0]) // a.itemsize
         ctx.in_geom = (a.shape, tuple(s // a.itemsize for s in a.strides), offset_a)
-        return np.lib.stride_tricks.as_strided(
-            flat[offset:], shape=size, strides=tuple(s * a.itemsize for s in stride)
-        )
+        return np.lib.stride_tricks.as_strided(flat[offset:], shape=size, strides=tuple(s * a.itemsize for s in stride))
 
     @staticmethod
     def backward(ctx, grad):

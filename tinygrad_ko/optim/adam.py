@@ -77,7 +77,10 @@ class Adam(Optimizer):
                 if amsgrad:
                     arrays.append(self._state_array(p, "max_exp_avg_sq"))
                 kernel = partial(
-                    _adam_update, beta1=beta1, beta2=beta2, eps=eps,
+                    _adam_update,
+                    beta1=beta1,
+                    beta2=beta2,
+                    eps=eps,
                     inv_sqrt_bc2=1.0 / math.sqrt(1.0 - beta2**t),  # 1 / sqrt(bias correction 2)
                     step_size=lr / (1.0 - beta1**t),  # lr / bias correction 1
                 )
@@ -111,8 +114,17 @@ class AdamW(Adam):
 
 
 def _adam_update(
-    d: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, tmp: np.ndarray, *v_max: np.ndarray,
-    beta1: float, beta2: float, eps: float, inv_sqrt_bc2: float, step_size: float,
+    d: np.ndarray,
+    g: np.ndarray,
+    m: np.ndarray,
+    v: np.ndarray,
+    tmp: np.ndarray,
+    *v_max: np.ndarray,
+    beta1: float,
+    beta2: float,
+    eps: float,
+    inv_sqrt_bc2: float,
+    step_size: float,
 ) -> None:
     """One Adam update of the weights ``d`` in place (``tmp`` is scratch space; ``v_max`` holds
     ``max_exp_avg_sq`` with amsgrad)::

@@ -14,11 +14,11 @@ from .optimizer import Optimizer, _check_nonneg, _elementwise, _params_with_grad
 class RMSprop(Optimizer):
     """PyTorch's RMSprop. For each parameter with a gradient ``g``::
 
-        g = g + weight_decay * p                             (if weight_decay)
-        v = alpha * v + (1 - alpha) * g**2
-        v~ = v - g_avg**2, g_avg = alpha * g_avg + (1 - alpha) * g    (if centered; else v~ = v)
-        b = momentum * b + g / (sqrt(v~) + eps); p = p - lr * b      (if momentum > 0)
-        p = p - lr * g / (sqrt(v~) + eps)                            (otherwise)
+    g = g + weight_decay * p                             (if weight_decay)
+    v = alpha * v + (1 - alpha) * g**2
+    v~ = v - g_avg**2, g_avg = alpha * g_avg + (1 - alpha) * g    (if centered; else v~ = v)
+    b = momentum * b + g / (sqrt(v~) + eps); p = p - lr * b      (if momentum > 0)
+    p = p - lr * g / (sqrt(v~) + eps)                            (otherwise)
     """
 
     def __init__(
@@ -41,7 +41,12 @@ class RMSprop(Optimizer):
         _check_nonneg("weight_decay", weight_decay)
         _check_nonneg("alpha", alpha)
         defaults = dict(
-            lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum, centered=centered,
+            lr=lr,
+            alpha=alpha,
+            eps=eps,
+            weight_decay=weight_decay,
+            momentum=momentum,
+            centered=centered,
             maximize=maximize,
         )
         super().__init__(params, defaults)
@@ -75,8 +80,16 @@ class RMSprop(Optimizer):
 
 
 def _rmsprop_update(
-    d: np.ndarray, g: np.ndarray, v: np.ndarray, tmp: np.ndarray, *state: np.ndarray,
-    lr: float, alpha: float, eps: float, centered: bool, momentum: float,
+    d: np.ndarray,
+    g: np.ndarray,
+    v: np.ndarray,
+    tmp: np.ndarray,
+    *state: np.ndarray,
+    lr: float,
+    alpha: float,
+    eps: float,
+    centered: bool,
+    momentum: float,
 ) -> None:
     """One RMSprop update of the weights ``d`` in place (``tmp`` is scratch space); ``state``
     holds ``grad_avg`` when centered, then ``momentum_buffer`` when momentum > 0."""
