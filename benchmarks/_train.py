@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import _common as C
+import _common as common
 import numpy as np
 import numpy_floor as NF
 
@@ -237,56 +237,56 @@ class Trainer:
         loader, tg_step = self.tg_loader, self.tg_step
 
         def tg_epoch() -> float:
-            t0 = C.now()
+            t0 = common.now()
             for i, (xb, yb) in enumerate(loader):
                 if i == n_batches:
                     break
                 tg_step(xb, yb)
-            return C.now() - t0
+            return common.now() - t0
 
         floor, floor_rng = self.floor, self.floor_rng
 
         def floor_epoch() -> float:
-            t0 = C.now()
+            t0 = common.now()
             order = floor_rng.permutation(self.n).astype(np.int64, copy=False)
             for i in range(n_batches):
                 idx = order[i * bs : (i + 1) * bs]
                 floor.train_step(xf[idx], y[idx])
-            return C.now() - t0
+            return common.now() - t0
 
-        fns = {C.TG: tg_epoch, C.FLOOR: floor_epoch}
+        fns = {common.TG: tg_epoch, common.FLOOR: floor_epoch}
         if self.torch is not None:
             from_numpy, t_step, t_rng = self.torch.from_numpy, self.t_step, self.t_rng
 
             def torch_epoch() -> float:
-                t0 = C.now()
+                t0 = common.now()
                 order = t_rng.permutation(self.n).astype(np.int64, copy=False)
                 for i in range(n_batches):
                     idx = order[i * bs : (i + 1) * bs]
                     t_step(from_numpy(x[idx]), from_numpy(y[idx]))
-                return C.now() - t0
+                return common.now() - t0
 
-            fns[C.TORCH] = torch_epoch
+            fns[common.TORCH] = torch_epoch
         return fns
 
-    def check_agreement(self, steps: int, report: C.Report, rtol: float = 1e-4) -> None:
+    def check_agreement(self, steps: int, report: common.Report, rtol: float = 1e-4) -> None:
         """Same math? Train ``steps`` steps on the same fixed batches and compare the losses.
 
         Runs before timing (and doubles as warm-up). Uses its own batches, not the epochs' order.
         """
         order = np.random.default_rng(self.seed + 12345).permutation(self.n)
-        losses: dict[str, list[float]] = {C.TG: [], C.FLOOR: []}
+        losses: dict[str, list[float]] = {common.TG: [], common.FLOOR: []}
         if self.torch is not None:
-            losses[C.TORCH] = []
+            losses[common.TORCH] = []
         for s in range(steps):
             idx = order[s * self.bs : (s + 1) * self.bs]
             xb, yb = self.x[idx], self.y[idx]
-            losses[C.TG].append(float(self.tg_step(tg.from_numpy(xb), tg.from_numpy(yb)).item()))
-            losses[C.FLOOR].append(float(self.floor.train_step(self.x_floor[idx], yb)))
+            losses[common.TG].append(float(self.tg_step(tg.from_numpy(xb), tg.from_numpy(yb)).item()))
+            losses[common.FLOOR].append(float(self.floor.train_step(self.x_floor[idx], yb)))
             if self.torch is not None:
                 tl = self.t_step(self.torch.from_numpy(xb), self.torch.from_numpy(yb))
-                losses[C.TORCH].append(float(tl.item()))
-        ref = np.array(losses[C.FLOOR])
+                losses[common.TORCH].append(float(tl.item()))
+        ref = np.array(losses[common.FLOOR])
         worst = max(float(np.max(np.abs(np.array(v) - ref) / np.abs(ref))) for v in losses.values())
         ok = worst <= rtol
         shown = ", ".join(f"{k} {v[0]:.4f}->{v[-1]:.4f}" for k, v in losses.items())

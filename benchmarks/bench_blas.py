@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common as C
+import _common as common
 
 F32 = np.float32
 NUMPY = "numpy"  # NumPy's own matmul: the BLAS its wheel links
@@ -61,13 +61,13 @@ def _operand(rng: np.random.Generator, shape: tuple[int, int], transposed: bool)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = C.make_parser(__doc__.split("\n\n")[0], default_repeats=7)
+    parser = common.make_parser(__doc__.split("\n\n")[0], default_repeats=7)
     args = parser.parse_args(argv)
-    repeats = C.repeats_of(args)
-    threads, _ = C.numpy_blas_threads()
-    torch, torch_note = C.load_torch(threads)
-    C.print_header("bench_blas: the products of the MLP and CNN steps, NumPy's BLAS vs torch's", args, repeats)
-    report = C.Report("bench_blas", args, {"threads": threads, "repeats": repeats})
+    repeats = common.repeats_of(args)
+    threads, _ = common.numpy_blas_threads()
+    torch, torch_note = common.load_torch(threads)
+    common.print_header("bench_blas: the products of the MLP and CNN steps, NumPy's BLAS vs torch's", args, repeats)
+    report = common.Report("bench_blas", args, {"threads": threads, "repeats": repeats})
     report.note(torch_note)
     rng = np.random.default_rng(args.seed)
     target_s = 0.02 if args.quick else 0.25
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
             sa, sb = (min(sa[0], 64), min(sa[1], 64)), (min(sb[0], 64), min(sb[1], 64))
         a, b = _operand(rng, sa, ta), _operand(rng, sb, tb)
         out = np.empty((sa[0], sb[1]), dtype=F32)
-        fns = {NUMPY: C.calibrated(lambda a=a, b=b, out=out: np.matmul(a, b, out=out), target_s)}
+        fns = {NUMPY: common.calibrated(lambda a=a, b=b, out=out: np.matmul(a, b, out=out), target_s)}
         if torch is not None:
             at, bt = (
                 torch.from_numpy(a.T).T if ta else torch.from_numpy(a),
@@ -84,14 +84,16 @@ def main(argv: list[str] | None = None) -> int:
             )
             tout = torch.empty((sa[0], sb[1]))
             assert at.shape == tuple(sa) and bt.shape == tuple(sb)
-            fns[C.TORCH] = C.calibrated(lambda at=at, bt=bt, tout=tout: torch.matmul(at, bt, out=tout), target_s)
+            fns[common.TORCH] = common.calibrated(
+                lambda at=at, bt=bt, tout=tout: torch.matmul(at, bt, out=tout), target_s
+            )
         report.table(
             key,
             f"{what}, ms/call",
-            C.round_robin(fns, repeats),
+            common.round_robin(fns, repeats),
             unit="ms",
             scale=1e3,
-            extra=C.gflops(2.0 * sa[0] * sa[1] * sb[1]),
+            extra=common.gflops(2.0 * sa[0] * sa[1] * sb[1]),
         )
     if torch is not None:
         n, c, hw, o = (8, 8, 14, 16) if args.quick else (64, 32, 14, 64)
@@ -102,17 +104,17 @@ def main(argv: list[str] | None = None) -> int:
         wk = rng.standard_normal((c * 9 + 1, o), dtype=F32)
         prod = np.empty((n * hw * hw, o), dtype=F32)
         fns = {
-            NUMPY: C.calibrated(lambda: np.matmul(col, wk, out=prod), target_s),
-            C.TORCH: C.calibrated(lambda: torch.nn.functional.conv2d(xt, wt, padding=1), target_s),
+            NUMPY: common.calibrated(lambda: np.matmul(col, wk, out=prod), target_s),
+            common.TORCH: common.calibrated(lambda: torch.nn.functional.conv2d(xt, wt, padding=1), target_s),
         }
         report.table(
             "conv2_whole_vs_product",
             f"conv2 {n}x{c}x{hw}x{hw} -> {o}: NumPy's im2col product alone vs torch's whole conv2d "
             "forward (oneDNN), ms/call",
-            C.round_robin(fns, repeats),
+            common.round_robin(fns, repeats),
             unit="ms",
             scale=1e3,
-            extra=C.gflops(2.0 * n * hw * hw * c * 9 * o),
+            extra=common.gflops(2.0 * n * hw * hw * c * 9 * o),
         )
     return report.summary()
 

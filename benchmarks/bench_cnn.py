@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common as C
+import _common as common
 import _train as T
 
 import tinygrad_ko as tg
@@ -26,7 +26,7 @@ ADAM = {"lr": 1e-3}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = C.make_parser(__doc__.split("\n\n")[0], default_repeats=5)
+    parser = common.make_parser(__doc__.split("\n\n")[0], default_repeats=5)
     parser.add_argument(
         "--batches",
         type=int,
@@ -35,10 +35,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--full-epoch", action="store_true", help="time full epochs (938 batches) instead")
     args = parser.parse_args(argv)
-    repeats = C.repeats_of(args)
-    threads, _ = C.numpy_blas_threads()
-    torch, torch_note = C.load_torch(threads)
-    C.print_header("bench_cnn: MNIST CNN, Adam, batch 64, seconds per epoch", args, repeats)
+    repeats = common.repeats_of(args)
+    threads, _ = common.numpy_blas_threads()
+    torch, torch_note = common.load_torch(threads)
+    common.print_header("bench_cnn: MNIST CNN, Adam, batch 64, seconds per epoch", args, repeats)
     x, y = T.mnist_float32(image=True)
     total = -(-len(x) // BATCH)
     if args.full_epoch:
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     tg.manual_seed(args.seed)
     model = models.mnist_cnn()
     spec = T.spec_of(model)
-    report = C.Report(
+    report = common.Report(
         "bench_cnn",
         args,
         {
@@ -77,13 +77,13 @@ def main(argv: list[str] | None = None) -> int:
     tr = T.Trainer(spec, "adam", ADAM, x, y, BATCH, args.seed, torch, tg_model_obj=model)
     print(f"\n-- Adam(lr={ADAM['lr']}) --")
     tr.check_agreement(3, report)
-    times = C.round_robin(tr.epoch_fns(n_batches), repeats, warmup=False)
+    times = common.round_robin(tr.epoch_fns(n_batches), repeats, warmup=False)
     label = "full epoch" if n_batches == total else f"epoch, scaled from {n_batches} batches"
     med = report.table("epoch_adam", f"CNN Adam: seconds per {label}", times, unit="s", scale=scale)
     report.results["per_step_ms"] = {k: v / total * 1e3 for k, v in med.items()}
     print("  per step: " + ", ".join(f"{k} {v / total * 1e3:.1f} ms" for k, v in med.items()))
     if torch is not None:
-        report.target("CNN Adam epoch, tinygrad_ko / torch", med[C.TG] / med[C.TORCH], 1.25)
+        report.target("CNN Adam epoch, tinygrad_ko / torch", med[common.TG] / med[common.TORCH], 1.25)
     else:
         report.target("CNN Adam epoch, tinygrad_ko / torch", None, 1.25, why="torch not installed")
     return report.summary()

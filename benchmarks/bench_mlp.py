@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common as C
+import _common as common
 import _train as T
 
 import tinygrad_ko as tg
@@ -30,7 +30,7 @@ OPTIMIZERS = {"sgd": {"lr": 0.1}, "rmsprop": {"lr": 1e-3}}
 BATCH = 128
 
 
-def memory_check(report: C.Report, x: np.ndarray, y: np.ndarray, steps: int, seed: int) -> None:
+def memory_check(report: common.Report, x: np.ndarray, y: np.ndarray, steps: int, seed: int) -> None:
     tr = T.Trainer(SPEC, "sgd", OPTIMIZERS["sgd"], x, y, BATCH, seed, torch=None)
     warm = min(200, max(20, steps // 10))
 
@@ -48,19 +48,19 @@ def memory_check(report: C.Report, x: np.ndarray, y: np.ndarray, steps: int, see
         it = batches()
         for _ in range(warm):
             tr.tg_step(*next(it))
-        traced0, rss0 = tracemalloc.get_traced_memory()[0], C.rss_bytes()
+        traced0, rss0 = tracemalloc.get_traced_memory()[0], common.rss_bytes()
         t0 = time.perf_counter()
         peak_rss = rss0
         for s in range(warm, steps):
             loss = tr.tg_step(*next(it))
             if s % 100 == 0:
-                peak_rss = max(peak_rss, C.rss_bytes())
+                peak_rss = max(peak_rss, common.rss_bytes())
                 if peak_rss - rss0 > 2 * 2**30:
                     report.note(f"memory test stopped at step {s}: RSS grew by more than 2 GiB")
                     break
         del loss
         traced1, traced_peak = tracemalloc.get_traced_memory()
-        rss1 = C.rss_bytes()
+        rss1 = common.rss_bytes()
         elapsed = time.perf_counter() - t0
         cyclic = gc.collect()  # objects only the cycle collector could free: the graph should leave none
     finally:
@@ -98,7 +98,7 @@ def memory_check(report: C.Report, x: np.ndarray, y: np.ndarray, steps: int, see
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = C.make_parser(__doc__.split("\n\n")[0], default_repeats=5)
+    parser = common.make_parser(__doc__.split("\n\n")[0], default_repeats=5)
     parser.add_argument(
         "--batches",
         type=int,
@@ -111,17 +111,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--optimizers", default="sgd,rmsprop", help="comma-separated: sgd,rmsprop")
     args = parser.parse_args(argv)
-    repeats = C.repeats_of(args)
-    threads, _ = C.numpy_blas_threads()
-    torch, torch_note = C.load_torch(threads)
-    C.print_header("bench_mlp: MNIST MLP 784-512-10, batch 128, seconds per epoch", args, repeats)
+    repeats = common.repeats_of(args)
+    threads, _ = common.numpy_blas_threads()
+    torch, torch_note = common.load_torch(threads)
+    common.print_header("bench_mlp: MNIST MLP 784-512-10, batch 128, seconds per epoch", args, repeats)
     x, y = T.mnist_float32(image=False)
     total = -(-len(x) // BATCH)
     n_batches = args.batches if args.batches is not None else (5 if args.quick else total)
     n_batches = max(1, min(n_batches, total))
     mem_steps = args.memory_steps if args.memory_steps is not None else (60 if args.quick else 2000)
     scale = total / n_batches
-    report = C.Report(
+    report = common.Report(
         "bench_mlp",
         args,
         {
@@ -146,12 +146,14 @@ def main(argv: list[str] | None = None) -> int:
         tr = T.Trainer(SPEC, opt, kw, x, y, BATCH, args.seed, torch)
         print(f"\n-- {T.OPT_NAMES[opt]}({', '.join(f'{k}={v}' for k, v in kw.items())}) --")
         tr.check_agreement(3, report)
-        times = C.round_robin(tr.epoch_fns(n_batches), repeats, warmup=False)
+        times = common.round_robin(tr.epoch_fns(n_batches), repeats, warmup=False)
         label = "full epoch" if n_batches == total else f"epoch, scaled from {n_batches} batches"
         med = report.table(f"epoch_{opt}", f"MLP {T.OPT_NAMES[opt]}: seconds per {label}", times, unit="s", scale=scale)
-        report.target(f"MLP {T.OPT_NAMES[opt]} epoch, tinygrad_ko / numpy floor", med[C.TG] / med[C.FLOOR], 1.10)
+        report.target(
+            f"MLP {T.OPT_NAMES[opt]} epoch, tinygrad_ko / numpy floor", med[common.TG] / med[common.FLOOR], 1.10
+        )
         if torch is not None:
-            report.target(f"MLP {T.OPT_NAMES[opt]} epoch, tinygrad_ko / torch", med[C.TG] / med[C.TORCH], 1.0)
+            report.target(f"MLP {T.OPT_NAMES[opt]} epoch, tinygrad_ko / torch", med[common.TG] / med[common.TORCH], 1.0)
         else:
             report.target(f"MLP {T.OPT_NAMES[opt]} epoch, tinygrad_ko / torch", None, 1.0, why="torch not installed")
         del tr

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common as C
+import _common as common
 import numpy_floor as NF
 
 import tinygrad_ko as tg
@@ -33,7 +33,7 @@ def tg_conv2d() -> Callable[..., Any]:
     return TF.conv2d
 
 
-def bench_chain(report: C.Report, torch: Any, repeats: int, steps: int, target_s: float) -> None:
+def bench_chain(report: common.Report, torch: Any, repeats: int, steps: int, target_s: float) -> None:
     n_ops = 2 * steps
     x_tg = tg.ones(1, requires_grad=True)
     seed_tg = tg.ones(1)
@@ -50,12 +50,12 @@ def bench_chain(report: C.Report, torch: Any, repeats: int, steps: int, target_s
 
     x_np = np.ones(1, dtype=F32)
     fwd: dict[str, Callable[[], float]] = {
-        C.TG: C.calibrated(tg_fwd, target_s),
-        C.FLOOR: C.calibrated(lambda: NF.chain_forward(x_np, steps), target_s),
+        common.TG: common.calibrated(tg_fwd, target_s),
+        common.FLOOR: common.calibrated(lambda: NF.chain_forward(x_np, steps), target_s),
     }
     fwd_bwd: dict[str, Callable[[], float]] = {
-        C.TG: C.calibrated(tg_fwd_bwd, target_s),
-        C.FLOOR: C.calibrated(lambda: NF.chain_forward_backward(x_np, steps), target_s),
+        common.TG: common.calibrated(tg_fwd_bwd, target_s),
+        common.FLOOR: common.calibrated(lambda: NF.chain_forward_backward(x_np, steps), target_s),
     }
     if torch is not None:
         x_t = torch.ones(1, requires_grad=True)
@@ -71,31 +71,33 @@ def bench_chain(report: C.Report, torch: Any, repeats: int, steps: int, target_s
             x_t.grad = None
             t_fwd().backward(seed_t)
 
-        fwd[C.TORCH] = C.calibrated(t_fwd, target_s)
-        fwd_bwd[C.TORCH] = C.calibrated(t_fwd_bwd, target_s)
+        fwd[common.TORCH] = common.calibrated(t_fwd, target_s)
+        fwd_bwd[common.TORCH] = common.calibrated(t_fwd_bwd, target_s)
 
     scale = 1e6 / n_ops
     title = f"per-op overhead: chain of {steps} x (x*1.0001 + 0.0001) on 1 element ({n_ops} ops), us/op"
     med_f = report.table(
-        "chain_forward", title + ", forward (graph recorded)", C.round_robin(fwd, repeats), unit="us", scale=scale
+        "chain_forward", title + ", forward (graph recorded)", common.round_robin(fwd, repeats), unit="us", scale=scale
     )
     med_fb = report.table(
         "chain_forward_backward",
         title + ", forward + backward",
-        C.round_robin(fwd_bwd, repeats),
+        common.round_robin(fwd_bwd, repeats),
         unit="us",
         scale=scale,
     )
     print("  backward alone (fwd+bwd - fwd), us/op: " + ", ".join(f"{n} {med_fb[n] - med_f[n]:.3g}" for n in med_fb))
     report.results["chain_backward_only_us_per_op"] = {n: med_fb[n] - med_f[n] for n in med_fb}
     if torch is not None:
-        report.target("per-op overhead, forward+backward, tinygrad_ko / torch", med_fb[C.TG] / med_fb[C.TORCH], 1.0)
+        report.target(
+            "per-op overhead, forward+backward, tinygrad_ko / torch", med_fb[common.TG] / med_fb[common.TORCH], 1.0
+        )
     else:
         report.target("per-op overhead, forward+backward, tinygrad_ko / torch", None, 1.0, why="torch not installed")
 
 
 def bench_matmul(
-    report: C.Report, torch: Any, repeats: int, target_s: float, rng: np.random.Generator, m: int = 128
+    report: common.Report, torch: Any, repeats: int, target_s: float, rng: np.random.Generator, m: int = 128
 ) -> None:
     k, n = 784, 512
     a = rng.standard_normal((m, k), dtype=F32)
@@ -107,10 +109,13 @@ def bench_matmul(
         a_tg.grad = b_tg.grad = None
         (a_tg @ b_tg).backward(g_tg)
 
-    fwd = {C.TG: C.calibrated(lambda: a_tg @ b_tg, target_s), C.FLOOR: C.calibrated(lambda: a @ b, target_s)}
+    fwd = {
+        common.TG: common.calibrated(lambda: a_tg @ b_tg, target_s),
+        common.FLOOR: common.calibrated(lambda: a @ b, target_s),
+    }
     fb = {
-        C.TG: C.calibrated(tg_fb, target_s),
-        C.FLOOR: C.calibrated(lambda: NF.matmul_forward_backward(a, b, g), target_s),
+        common.TG: common.calibrated(tg_fb, target_s),
+        common.FLOOR: common.calibrated(lambda: NF.matmul_forward_backward(a, b, g), target_s),
     }
     if torch is not None:
         a_t = torch.tensor(a, requires_grad=True)
@@ -121,29 +126,29 @@ def bench_matmul(
             a_t.grad = b_t.grad = None
             (a_t @ b_t).backward(g_t)
 
-        fwd[C.TORCH] = C.calibrated(lambda: a_t @ b_t, target_s)
-        fb[C.TORCH] = C.calibrated(t_fb, target_s)
+        fwd[common.TORCH] = common.calibrated(lambda: a_t @ b_t, target_s)
+        fb[common.TORCH] = common.calibrated(t_fb, target_s)
     flops = 2.0 * m * k * n
     report.table(
         "matmul_forward",
         f"matmul ({m},{k}) @ ({k},{n}), forward, ms/call",
-        C.round_robin(fwd, repeats),
+        common.round_robin(fwd, repeats),
         unit="ms",
         scale=1e3,
-        extra=C.gflops(flops),
+        extra=common.gflops(flops),
     )
     report.table(
         "matmul_forward_backward",
         f"matmul ({m},{k}) @ ({k},{n}), forward + backward (both grads), ms/call",
-        C.round_robin(fb, repeats),
+        common.round_robin(fb, repeats),
         unit="ms",
         scale=1e3,
-        extra=C.gflops(3 * flops),
+        extra=common.gflops(3 * flops),
     )
 
 
 def bench_conv(
-    report: C.Report,
+    report: common.Report,
     torch: Any,
     repeats: int,
     target_s: float,
@@ -176,10 +181,13 @@ def bench_conv(
     floor_conv = NF.Conv2d(w, b, pad, need_input_grad=input_grad)
     x_nhwc = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
     g_nhwc = np.ascontiguousarray(g.transpose(0, 2, 3, 1))
-    fwd = {C.TG: C.calibrated(tg_f, target_s), C.FLOOR: C.calibrated(lambda: floor_conv.forward(x_nhwc), target_s)}
+    fwd = {
+        common.TG: common.calibrated(tg_f, target_s),
+        common.FLOOR: common.calibrated(lambda: floor_conv.forward(x_nhwc), target_s),
+    }
     fb = {
-        C.TG: C.calibrated(tg_fb, target_s),
-        C.FLOOR: C.calibrated(lambda: NF.conv_forward_backward(floor_conv, x_nhwc, g_nhwc), target_s),
+        common.TG: common.calibrated(tg_fb, target_s),
+        common.FLOOR: common.calibrated(lambda: NF.conv_forward_backward(floor_conv, x_nhwc, g_nhwc), target_s),
     }
     if torch is not None:
         tnf = torch.nn.functional
@@ -190,31 +198,31 @@ def bench_conv(
             x_t.grad = w_t.grad = b_t.grad = None
             tnf.conv2d(x_t, w_t, b_t, padding=pad).backward(g_t)
 
-        fwd[C.TORCH] = C.calibrated(lambda: tnf.conv2d(x_t, w_t, b_t, padding=pad), target_s)
-        fb[C.TORCH] = C.calibrated(t_fb, target_s)
+        fwd[common.TORCH] = common.calibrated(lambda: tnf.conv2d(x_t, w_t, b_t, padding=pad), target_s)
+        fb[common.TORCH] = common.calibrated(t_fb, target_s)
     flops = 2.0 * n * hw * hw * o * c * k * k
     what = f"conv2d {n}x{c}x{hw}x{hw}, {o} filters 3x3 pad 1"
     report.table(
         f"{key}_forward",
         f"{what}, forward, ms/call",
-        C.round_robin(fwd, repeats),
+        common.round_robin(fwd, repeats),
         unit="ms",
         scale=1e3,
-        extra=C.gflops(flops),
+        extra=common.gflops(flops),
     )
     grads = "input+weight+bias grads" if input_grad else "weight+bias grads (input is data)"
     report.table(
         f"{key}_forward_backward",
         f"{what}, forward + backward ({grads}), ms/call",
-        C.round_robin(fb, repeats),
+        common.round_robin(fb, repeats),
         unit="ms",
         scale=1e3,
-        extra=C.gflops((3 if input_grad else 2) * flops),
+        extra=common.gflops((3 if input_grad else 2) * flops),
     )
 
 
 def bench_cross_entropy(
-    report: C.Report, torch: Any, repeats: int, target_s: float, rng: np.random.Generator, n: int = 128
+    report: common.Report, torch: Any, repeats: int, target_s: float, rng: np.random.Generator, n: int = 128
 ) -> None:
     classes = 10
     logits = rng.standard_normal((n, classes), dtype=F32)
@@ -226,10 +234,13 @@ def bench_cross_entropy(
         TF.cross_entropy(l_tg, y_tg).backward()
 
     fwd = {
-        C.TG: C.calibrated(lambda: TF.cross_entropy(l_tg, y_tg), target_s),
-        C.FLOOR: C.calibrated(lambda: NF.cross_entropy_forward(logits, y), target_s),
+        common.TG: common.calibrated(lambda: TF.cross_entropy(l_tg, y_tg), target_s),
+        common.FLOOR: common.calibrated(lambda: NF.cross_entropy_forward(logits, y), target_s),
     }
-    fb = {C.TG: C.calibrated(tg_fb, target_s), C.FLOOR: C.calibrated(lambda: NF.cross_entropy(logits, y), target_s)}
+    fb = {
+        common.TG: common.calibrated(tg_fb, target_s),
+        common.FLOOR: common.calibrated(lambda: NF.cross_entropy(logits, y), target_s),
+    }
     if torch is not None:
         tnf = torch.nn.functional
         l_t, y_t = torch.tensor(logits, requires_grad=True), torch.tensor(y)
@@ -238,37 +249,37 @@ def bench_cross_entropy(
             l_t.grad = None
             tnf.cross_entropy(l_t, y_t).backward()
 
-        fwd[C.TORCH] = C.calibrated(lambda: tnf.cross_entropy(l_t, y_t), target_s)
-        fb[C.TORCH] = C.calibrated(t_fb, target_s)
+        fwd[common.TORCH] = common.calibrated(lambda: tnf.cross_entropy(l_t, y_t), target_s)
+        fb[common.TORCH] = common.calibrated(t_fb, target_s)
     report.table(
         "cross_entropy_forward",
         f"cross_entropy on ({n},{classes}) logits, forward, us/call",
-        C.round_robin(fwd, repeats),
+        common.round_robin(fwd, repeats),
         unit="us",
         scale=1e6,
     )
     report.table(
         "cross_entropy_forward_backward",
         f"cross_entropy on ({n},{classes}) logits, forward + backward, us/call",
-        C.round_robin(fb, repeats),
+        common.round_robin(fb, repeats),
         unit="us",
         scale=1e6,
     )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = C.make_parser(__doc__.split("\n\n")[0], default_repeats=7)
+    parser = common.make_parser(__doc__.split("\n\n")[0], default_repeats=7)
     parser.add_argument("--steps", type=int, default=1000, help="length of the overhead chain (default 1000)")
     args = parser.parse_args(argv)
-    repeats = C.repeats_of(args)
-    threads, _ = C.numpy_blas_threads()
-    torch, torch_note = C.load_torch(threads)
-    C.print_header("bench_ops: per-op overhead and op throughput", args, repeats)
+    repeats = common.repeats_of(args)
+    threads, _ = common.numpy_blas_threads()
+    torch, torch_note = common.load_torch(threads)
+    common.print_header("bench_ops: per-op overhead and op throughput", args, repeats)
     # --quick: short samples, a short chain and batch 8 instead of 64/128 (smoke test only)
     target_s = 0.002 if args.quick else 0.2
     steps = min(args.steps, 100) if args.quick else args.steps
     batch = 8 if args.quick else None
-    report = C.Report(
+    report = common.Report(
         "bench_ops",
         args,
         {"repeats": repeats, "steps": steps, "sample_seconds": target_s, "threads": threads, "quick_batch": batch},

@@ -6,7 +6,7 @@
 
 Prints the top functions by own time (tottime) and by cumulative time. NumPy work done by
 operators (``a @ b``, ``a * b``) is not a separate entry: it is counted in the own time of the
-Python function that contains it (e.g. ``ops/linear.py:forward`` is mostly BLAS). cProfile adds its own overhead to every
+Python function that contains it (e.g. ``ops/linalg.py:forward`` is mostly BLAS). cProfile adds its own overhead to every
 Python call (roughly doubling the cost of tiny functions), so read the *ranking* and the split, not
 the absolute times; for unbiased totals use the bench_*.py scripts. For a sampling profile with no
 such bias: ``py-spy record -o out.svg -- python benchmarks/profile_hotpath.py mlp --no-profile``.

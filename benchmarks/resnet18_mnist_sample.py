@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common as C
+import _common as common
 
 import tinygrad_ko as tg
 from tinygrad_ko import __main__ as cli
@@ -31,10 +31,10 @@ TARGET_ACCURACY = 0.99
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = C.make_parser(__doc__.split("\n\n")[0], default_repeats=1)
+    parser = common.make_parser(__doc__.split("\n\n")[0], default_repeats=1)
     args = parser.parse_args(argv)
-    C.repeats_of(args)  # applies --quick, --threads, --clock
-    C.print_header("resnet18_mnist_sample: ResNet-18 from scratch, fit_one_cycle(1, 0.1) on MNIST_SAMPLE", args, 1)
+    common.repeats_of(args)  # applies --quick, --threads, --clock
+    common.print_header("resnet18_mnist_sample: ResNet-18 from scratch, fit_one_cycle(1, 0.1) on MNIST_SAMPLE", args, 1)
     opt_name, lr, batch_size, epochs, _ = cli.DEFAULTS[MODEL]
     xtr, ytr, xva, yva, classes = cli.load_arrays(DATASET)
     if args.quick:
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         metrics=accuracy,
         quiet=True,
     )
-    report = C.Report(
+    report = common.Report(
         "resnet18_mnist_sample",
         args,
         {
@@ -71,9 +71,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{MODEL} ({n_params:,} parameters), {len(xtr)} training and {len(xva)} validation images, "
         f"{opt_name} fit_one_cycle({epochs}, {lr:g}), batch {batch_size}, seed {args.seed}"
     )
-    t0 = C.now()
+    t0 = common.now()
     learn.fit_one_cycle(epochs, lr)
-    seconds = C.now() - t0
+    seconds = common.now() - t0
     train_loss, valid_loss, valid_acc = learn.recorder.values[-1]
     steps = len(train_dl) * epochs
     print(f"\n  training ({steps} steps) + validation: {seconds:.1f} s ({seconds / steps * 1e3:.0f} ms per step)")

@@ -27,7 +27,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common as C
+import _common as common
 
 import tinygrad_ko as tg
 import tinygrad_ko.nn.functional as TF
@@ -88,12 +88,12 @@ class Winograd:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = C.make_parser(__doc__.split("\n\n")[0], default_repeats=7)
+    parser = common.make_parser(__doc__.split("\n\n")[0], default_repeats=7)
     args = parser.parse_args(argv)
-    repeats = C.repeats_of(args)
-    C.print_header("winograd_probe: F(2x2,3x3) in NumPy vs tinygrad_ko's im2col conv2d forward", args, repeats)
+    repeats = common.repeats_of(args)
+    common.print_header("winograd_probe: F(2x2,3x3) in NumPy vs tinygrad_ko's im2col conv2d forward", args, repeats)
     n, c, hw, o = (4, 8, 8, 16) if args.quick else (64, 32, 14, 64)
-    report = C.Report("winograd_probe", args, {"shape": [n, c, hw, hw], "out_channels": o, "repeats": repeats})
+    report = common.Report("winograd_probe", args, {"shape": [n, c, hw, hw], "out_channels": o, "repeats": repeats})
     rng = np.random.default_rng(args.seed)
     x = rng.standard_normal((n, c, hw, hw), dtype=F32)
     w = (rng.standard_normal((o, c, 3, 3)) / np.sqrt(9 * c)).astype(F32)
@@ -123,18 +123,18 @@ def main(argv: list[str] | None = None) -> int:
         "scatter to NCHW + bias": lambda: win.scatter(y),
     }
     print("\nparts (ms per call, each alone, median of the rounds):")
-    part_times = C.round_robin({k: C.calibrated(f, target_s) for k, f in parts.items()}, repeats)
+    part_times = common.round_robin({k: common.calibrated(f, target_s) for k, f in parts.items()}, repeats)
     for k, ts in part_times.items():
         print(f"  {k:<24} {sorted(ts)[len(ts) // 2] * 1e3:8.3f}")
     report.results["parts_ms"] = {k: sorted(ts)[len(ts) // 2] * 1e3 for k, ts in part_times.items()}
     totals = {
-        "tinygrad_ko conv2d": C.calibrated(lambda: TF.conv2d(xt, wt, bt, padding=1), target_s),
-        "winograd prototype": C.calibrated(lambda: win(x), target_s),
+        "tinygrad_ko conv2d": common.calibrated(lambda: TF.conv2d(xt, wt, bt, padding=1), target_s),
+        "winograd prototype": common.calibrated(lambda: win(x), target_s),
     }
     report.table(
         "forward",
         f"conv2d {n}x{c}x{hw}x{hw} -> {o} forward, ms/call",
-        C.round_robin(totals, repeats),
+        common.round_robin(totals, repeats),
         unit="ms",
         scale=1e3,
     )

@@ -1,5 +1,7 @@
-"""Elementwise ops. Each backward is the chain rule for one op, written with Tensor operations
-so that ``create_graph=True`` differentiates it again; ``unbroadcast`` undoes NumPy broadcasting."""
+"""Elementwise ops: the chain rule one op at a time. For ``y = f(a, b)`` backward multiplies the
+incoming gradient by the local derivative (``grad * b`` for ``a * b``, ``grad * y`` for ``exp``),
+and where NumPy broadcast an input to the output's shape, ``unbroadcast`` sums the gradient back to
+the input's shape. Backwards are Tensor operations, so ``create_graph=True`` differentiates them."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""Shape and view ops. Views are NumPy views of the input's buffer (shared storage, shared version
-counter); the backward of a view routes the gradient back into the input's shape."""
+"""Shape and view ops: bookkeeping, no arithmetic. A view is a NumPy view of the input's buffer
+(shared storage and version counter); its backward routes the gradient back to the input's shape:
+reshape back, permute by the inverse, expand by summing, indexing by adding into zeros."""
 
 from __future__ import annotations
 

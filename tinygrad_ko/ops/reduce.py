@@ -1,5 +1,6 @@
-"""Reductions and the softmax family. ``axes`` is always a normalized tuple of non-negative dims
-(or None for all); the backward reshapes the gradient to keepdim form and broadcasts it back."""
+"""Reductions and the softmax family. A reduction's gradient goes back to the elements it read:
+copied to each (sum), shared (mean), to the winners (max). ``axes`` is a normalized tuple of dims
+(or None for all); backward reshapes the gradient to keepdim form and broadcasts it back."""
 
 from __future__ import annotations
 
