@@ -114,7 +114,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .api.creation import from_numpy
     from .data import DataLoader, TensorDataset
     from .learner import DataLoaders, Learner, accuracy
-    from .nn import functional as F
+    from .nn import functional
 
     opt_name, lr, batch_size, epochs, one_cycle = DEFAULTS[args.model]
     opt_name = args.opt or opt_name
@@ -133,7 +133,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     learn = Learner(
         DataLoaders(train_dl, valid_dl),
         model,
-        loss_func=F.cross_entropy,
+        loss_func=functional.cross_entropy,
         opt_func=lambda params, lr: build_optimizer(opt_name, params, lr),
         lr=lr,
         metrics=accuracy,
@@ -200,13 +200,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_graph(args: argparse.Namespace) -> int:
     from . import manual_seed, viz
     from .api.creation import randint, randn
-    from .nn import functional as F
+    from .nn import functional
 
     manual_seed(0)
     model = build_model(args.model, 10)
     x = randn(args.batch_size, 1, 28, 28)
     y = randint(0, 10, (args.batch_size,))
-    loss = F.cross_entropy(model(x), y)
+    loss = functional.cross_entropy(model(x), y)
     loss.backward()
     graph = viz.draw_graph(loss, params=dict(model.named_parameters()), show_grads=True, cluster_modules=True)
     fmt = os.path.splitext(args.out)[1].lstrip(".") or "svg"

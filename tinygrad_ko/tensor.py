@@ -83,7 +83,9 @@ class Tensor:
         self.requires_grad = requires_grad
         return self
 
-    def backward(self, gradient: Any = None, retain_graph: bool | None = None, create_graph: bool = False) -> None:
+    def backward(
+        self, gradient: Tensor | None = None, retain_graph: bool | None = None, create_graph: bool = False
+    ) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (see autograd/engine.py)."""
         # imported here, not at the top: the engine is built on Tensor, so it comes after this file
         from .autograd import engine
@@ -107,7 +109,7 @@ class Tensor:
         return wrap(self._data)
 
     @data.setter
-    def data(self, value: Any) -> None:
+    def data(self, value: Tensor | np.ndarray) -> None:
         self._data = value._data if isinstance(value, Tensor) else np.asarray(value)
 
     def retain_grad(self) -> None:
@@ -166,7 +168,9 @@ def storage_root(arr: np.ndarray) -> np.ndarray:
     return arr
 
 
-def wrap(array: np.ndarray, requires_grad: bool = False, grad_fn: Function | None = None, cls: type = Tensor) -> Any:
+def wrap(
+    array: np.ndarray, requires_grad: bool = False, grad_fn: Function | None = None, cls: type[Tensor] = Tensor
+) -> Any:
     """The one place that builds a Tensor: ``array`` as it is (no copy), with fresh autograd state."""
     t = object.__new__(cls)
     t._data = array

@@ -22,6 +22,7 @@ gradients stand behind a node that raises a clear error if anyone differentiates
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from heapq import heappop, heappush
 from typing import Any
 
@@ -30,11 +31,15 @@ import numpy as np
 from ..tensor import Tensor, wrap
 from . import graph_hooks
 from .anomaly import state as anomaly_mode
+from .function import Function
 from .grad_mode import state as grad_mode
 
 
 def backward(
-    tensors: Any, grad_tensors: Any = None, retain_graph: bool | None = None, create_graph: bool = False
+    tensors: Tensor | Sequence[Tensor],
+    grad_tensors: Tensor | Sequence[Tensor] | None = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
 ) -> None:
     """Accumulate d(tensors)/d(leaf) into every leaf's ``.grad`` (PyTorch's autograd.backward)."""
     outputs = [tensors] if isinstance(tensors, Tensor) else _as_list(tensors)
@@ -43,13 +48,13 @@ def backward(
 
 
 def grad(
-    outputs: Any,
-    inputs: Any,
-    grad_outputs: Any = None,
+    outputs: Tensor | Sequence[Tensor],
+    inputs: Tensor | Sequence[Tensor],
+    grad_outputs: Tensor | Sequence[Tensor] | None = None,
     retain_graph: bool | None = None,
     create_graph: bool = False,
     allow_unused: bool = False,
-) -> tuple[Any, ...]:
+) -> tuple[Tensor | None, ...]:
     """Return d(outputs)/d(inputs) without touching any ``.grad`` (PyTorch's autograd.grad)."""
     outs, ins = _as_list(outputs), _as_list(inputs)
     for i, t in enumerate(ins):
@@ -69,16 +74,16 @@ def grad(
 
 def run_backward(
     roots: list[Tensor], seeds: list[Tensor], retain_graph: bool, create_graph: bool, capture: list | None = None
-) -> Any:
+) -> list[Tensor | None] | None:
     """Propagate ``seeds`` (one gradient per root) back through the graph. With ``capture`` (a
     list of tensors) their gradients are returned instead of added into the leaves' ``.grad``."""
     pending: dict[int, Tensor] = {}  # id(node) -> sum of the gradients delivered to it so far
-    heap: list[tuple[int, int, Any]] = []  # (-seq, id, node): the latest-recorded node pops first
+    heap: list[tuple[int, int, Function]] = []  # (-seq, id, node): the latest-recorded node pops first
     leaves: list[Tensor] = []  # in the order they were met
     owned = {id(seed._data) for seed in seeds}  # arrays some .grad or the caller holds: never share
     captured = None if capture is None else {id(t.grad_fn or t): None for t in capture}
 
-    def deliver(target: Any, g: Tensor) -> None:
+    def deliver(target: Function | Tensor, g: Tensor) -> None:
         tid = id(target)
         if tid in pending:  # a later gradient for the same node: sum them
             pending[tid] = pending[tid] + g

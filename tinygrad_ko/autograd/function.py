@@ -65,24 +65,24 @@ class Function(Node):
     needs_input_grad: tuple[bool, ...]
     _seq = 0
     _out_shape: tuple[int, ...] = ()
-    _saved: Any = None
-    _versions: Any = None  # (counter, version when saved, tensor) for each saved input/output
+    _saved: tuple | None = None  # what forward saved; None once backward released it
+    _versions: list[tuple[Version, int, Tensor | None]] | None = None  # (counter, version saved, tensor)
     _trace: str | None = None  # the forward's stack, under detect_anomaly()
 
     @staticmethod
-    def forward(ctx: Any, *args: Any, **kwargs: Any) -> np.ndarray:
+    def forward(ctx: Function, *arrays: np.ndarray, **attrs: Any) -> np.ndarray:
         raise NotImplementedError
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> Any:
+    def backward(ctx: Function, grad: Tensor) -> Tensor | None | tuple[Tensor | None, ...]:
         raise NotImplementedError
 
     # ---- what forward leaves for backward ------------------------------------------------------
-    def save_for_backward(self, *arrays: Any) -> None:
+    def save_for_backward(self, *arrays: np.ndarray | None) -> None:
         self._saved = arrays
 
     @property
-    def saved_tensors(self) -> tuple[Any, ...]:
+    def saved_tensors(self) -> tuple[Tensor | None, ...]:
         out = []
         for item in self._checked_saved():
             if isinstance(item, np.ndarray):  # a constant
@@ -93,7 +93,7 @@ class Function(Node):
                 out.append(item)
         return tuple(out)
 
-    def saved_arrays(self) -> tuple[Any, ...]:
+    def saved_arrays(self) -> tuple[np.ndarray | None, ...]:
         """The saved values as NumPy arrays (None stays None), checked like ``saved_tensors``."""
         out = []
         for item in self._checked_saved():
@@ -105,7 +105,7 @@ class Function(Node):
                 out.append(item)
         return tuple(out)
 
-    def _checked_saved(self) -> tuple[Any, ...]:
+    def _checked_saved(self) -> tuple:
         """The saved values, once backward has not released them nor anyone changed them in place."""
         if self._saved is None:
             raise RuntimeError(errors.SECOND_BACKWARD)
@@ -148,11 +148,13 @@ class Function(Node):
             out._base = source if source._base is None else source._base
         return out
 
-    def _resolve_saved(self, inputs: tuple[Tensor, ...], arrays: list, raw_out: Any, out: Tensor) -> None:
+    def _resolve_saved(
+        self, inputs: tuple[Tensor, ...], arrays: list[np.ndarray], raw_out: object, out: Tensor
+    ) -> None:
         """Swap each saved input array for its Tensor and the output for a SavedOutput, and note
         the version of each, so backward can check that nobody changed them in place."""
         resolved: list[Any] = []
-        versions: list[tuple[Version, int, Any]] = []
+        versions: list[tuple[Version, int, Tensor | None]] = []
         for item in self._saved:
             if item is raw_out:
                 item = SavedOutput(out._data)

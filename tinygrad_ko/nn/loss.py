@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from ..tensor import Tensor
-from . import functional as F
+from . import functional
 from .module import Module
 
 
 class _Loss(Module):
     def __init__(self, size_average: Any = None, reduce: Any = None, reduction: str = "mean") -> None:
         super().__init__()
-        self.reduction = F._legacy_reduction(size_average, reduce, reduction)
-        F._check_reduction(self.reduction, type(self).__name__)
+        self.reduction = functional._legacy_reduction(size_average, reduce, reduction)
+        functional._check_reduction(self.reduction, type(self).__name__)
 
 
 class _WeightedLoss(_Loss):
@@ -28,18 +28,18 @@ class MSELoss(_Loss):
     """Mean squared error: mean((input - target) ** 2)."""
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.mse_loss(input, target, reduction=self.reduction)
+        return functional.mse_loss(input, target, reduction=self.reduction)
 
 
 class L1Loss(_Loss):
     """Mean absolute error: mean(|input - target|)."""
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.l1_loss(input, target, reduction=self.reduction)
+        return functional.l1_loss(input, target, reduction=self.reduction)
 
 
 class CrossEntropyLoss(_WeightedLoss):
-    """Log-softmax + negative log-likelihood on logits, fused (see ``F.cross_entropy``)."""
+    """Log-softmax + negative log-likelihood on logits, fused (see ``functional.cross_entropy``)."""
 
     def __init__(
         self,
@@ -55,7 +55,7 @@ class CrossEntropyLoss(_WeightedLoss):
         self.label_smoothing = label_smoothing
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.cross_entropy(
+        return functional.cross_entropy(
             input,
             target,
             weight=self.weight,
@@ -80,14 +80,16 @@ class NLLLoss(_WeightedLoss):
         self.ignore_index = ignore_index
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.nll_loss(input, target, weight=self.weight, ignore_index=self.ignore_index, reduction=self.reduction)
+        return functional.nll_loss(
+            input, target, weight=self.weight, ignore_index=self.ignore_index, reduction=self.reduction
+        )
 
 
 class BCELoss(_WeightedLoss):
     """Binary cross-entropy on probabilities (pair it with Sigmoid, or use BCEWithLogitsLoss)."""
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.binary_cross_entropy(input, target, weight=self.weight, reduction=self.reduction)
+        return functional.binary_cross_entropy(input, target, weight=self.weight, reduction=self.reduction)
 
 
 class BCEWithLogitsLoss(_Loss):
@@ -106,6 +108,6 @@ class BCEWithLogitsLoss(_Loss):
         self.register_buffer("pos_weight", pos_weight)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.binary_cross_entropy_with_logits(
+        return functional.binary_cross_entropy_with_logits(
             input, target, weight=self.weight, reduction=self.reduction, pos_weight=self.pos_weight
         )

@@ -15,8 +15,7 @@ import numpy as np
 from ..api import dtypes
 from ..api.creation import empty
 from ..tensor import Tensor, wrap
-from . import functional as F
-from . import init
+from . import functional, init
 from .layers import Dropout2d as Dropout2d
 from .module import Module
 from .parameter import Parameter
@@ -95,7 +94,7 @@ class _BatchNorm(Module):
         # batch statistics while training, or in eval when there are no running statistics
         use_batch_stats = self.training or (self.running_mean is None and self.running_var is None)
         track = not self.training or self.track_running_stats
-        return F.batch_norm(
+        return functional.batch_norm(
             input,
             self.running_mean if track else None,
             self.running_var if track else None,
