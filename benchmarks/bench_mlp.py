@@ -158,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
             report.target(f"MLP {T.OPT_NAMES[opt]} epoch, tinygrad_ko / torch", None, 1.0, why="torch not installed")
         del tr
 
-    memory_check(report, x, y, mem_steps, args.seed)
+    if mem_steps > 0:  # --memory-steps 0 skips the memory check
+        memory_check(report, x, y, mem_steps, args.seed)
     return report.summary()
 
 

@@ -8,6 +8,7 @@ from hypothesis.extra import numpy as hnp
 from optable import OpRow, array, away_from, broadcast_pair, layout, positive, shapes
 
 import tinygrad_ko as tg
+from tinygrad_ko.ops.elementwise import Relu
 
 S = st.composite
 
@@ -259,7 +260,14 @@ ROWS = [
     OpRow("cos", lambda a: a.cos(), array(), np.cos, covers=("Cos",)),
     OpRow("tanh", lambda a: a.tanh(), array(), np.tanh, covers=("Tanh",)),
     OpRow("sigmoid", lambda a: a.sigmoid(), array(), _sigmoid, covers=("Sigmoid",)),
-    OpRow("relu", lambda a: a.relu(), array().map(away_from), lambda a: np.maximum(a, 0), covers=("Relu",)),
+    OpRow("relu", lambda a: a.relu(), array().map(away_from), lambda a: np.maximum(a, 0), covers=("TunedRelu",)),
+    OpRow(
+        "relu (reference)",
+        lambda a: Relu.apply(a),
+        array().map(away_from),
+        lambda a: np.maximum(a, 0),
+        covers=("Relu",),
+    ),
     OpRow("clamp", lambda a, lo, hi: a.clamp(lo, hi), _clamp_case(), _clamp_ref, covers=("Clamp",)),
     OpRow(
         "cast",

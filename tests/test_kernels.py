@@ -22,10 +22,15 @@ from tinygrad_ko.kernels import alloc as alloc_kernels
 from tinygrad_ko.kernels import batchnorm as batchnorm_kernels
 from tinygrad_ko.kernels import blas as blas_kernels
 from tinygrad_ko.kernels import conv as conv_kernels
+from tinygrad_ko.kernels import dense as dense_kernels
 from tinygrad_ko.kernels import pool as pool_kernels
 from tinygrad_ko.kernels import threads as thread_kernels
 from tinygrad_ko.nn._conv_functional import _avg_divisor, _conv_padding, _pool_geometry
 from tinygrad_ko.ops.conv import AvgPool2d, Conv2d, MaxPool2d, batch_norm_train
+from tinygrad_ko.ops.elementwise import Relu
+from tinygrad_ko.ops.linalg import Linear
+from tinygrad_ko.ops.loss import CrossEntropy
+from tinygrad_ko.ops.tuned import TunedCrossEntropy, TunedLinear, TunedRelu
 
 
 def _rng(seed: int) -> np.random.Generator:
@@ -305,6 +310,95 @@ def test_tune_malloc_is_idempotent():
 
 
 # ---- every kernel has a test --------------------------------------------------------------------
+# ---- the MLP's hot backwards (kernels.dense) ---------------------------------------------------
+def _grads(op: type, leaves: list, grad: np.ndarray, **attrs) -> list:
+    """d(op(*leaves))/d(each leaf that requires grad) for the output gradient ``grad``."""
+    out = op.apply(*leaves, **attrs)
+    wanted = [t for t in leaves if t.requires_grad]
+    return [g.numpy() for g in tg.autograd.grad(out, wanted, grad_outputs=tg.from_numpy(grad))]
+
+
+@pytest.mark.parametrize("lead", [(), (3,), (2, 3), (0,)])
+@pytest.mark.parametrize("needs", [(True, True, True), (False, True, True), (True, False, False), (True, True)])
+def test_linear_backward_kernel_matches_reference(lead: tuple, needs: tuple) -> None:
+    rng = _rng(len(lead) * 7 + sum(needs))
+    x, w, b = rng.standard_normal(lead + (5,)), rng.standard_normal((4, 5)), rng.standard_normal(4)
+    arrays = [x, w, b][: len(needs)]
+    grad = rng.standard_normal(lead + (4,))
+    for op in (Linear, TunedLinear):  # the tuned op runs the kernel under a plain backward
+        leaves = [tg.from_numpy(a.copy()).requires_grad_(need) for a, need in zip(arrays, needs)]
+        got = _grads(op, leaves, grad)
+        if op is Linear:
+            expected = got
+    kernel = dense_kernels.linear_backward(grad, x, w, x.shape, needs)
+    for want, tuned, direct in zip(expected, got, [k for k in kernel if k is not None]):
+        np.testing.assert_allclose(tuned, want, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(direct, want, rtol=1e-12, atol=1e-12)
+    assert [k is not None for k in kernel] == list(needs)
+
+
+def test_relu_backward_kernel_matches_reference() -> None:
+    rng = _rng(3)
+    for shape in [(7,), (4, 6), (2, 3, 5), (0, 3)]:
+        a = rng.standard_normal(shape)
+        a.flat[::3] = 0.0  # ties at the kink: both give 0 there
+        grad = rng.standard_normal(shape)
+        (want,) = _grads(Relu, [_leaf(a)], grad)
+        (tuned,) = _grads(TunedRelu, [_leaf(a)], grad)
+        direct = dense_kernels.relu_backward(grad, np.maximum(a, 0))
+        np.testing.assert_array_equal(tuned, want)
+        np.testing.assert_array_equal(direct, want)
+        assert direct.dtype == grad.dtype
+
+
+CE_CASES = [
+    # rows, classes, weighted, ignore_index, label smoothing, reduction
+    (6, 4, False, -100, 0.0, "mean"),
+    (6, 4, True, 2, 0.0, "mean"),
+    (5, 3, False, 0, 0.1, "sum"),
+    (5, 3, True, -100, 0.3, "none"),
+    (4, 5, True, 1, 0.2, "mean"),
+    (3, 2, False, -100, 0.0, "none"),
+]
+
+
+@pytest.mark.parametrize("case", CE_CASES)
+def test_cross_entropy_backward_kernel_matches_reference(case: tuple) -> None:
+    m, c, weighted, ignore_index, eps, reduction = case
+    rng = _rng(m * 10 + c)
+    x = rng.standard_normal((m, c)) * 3
+    t = rng.integers(0, c, m)
+    t[0] = 0 if ignore_index < 0 else (ignore_index + 1) % c  # at least one row that counts
+    w = rng.uniform(0.25, 2.0, c) if weighted else None
+    grad = rng.standard_normal(m) if reduction == "none" else np.asarray(rng.standard_normal())
+    attrs = dict(target=t, weight=w, ignore_index=ignore_index, label_smoothing=eps, reduction=reduction)
+    (want,) = _grads(CrossEntropy, [_leaf(x)], grad, **attrs)
+    (tuned,) = _grads(TunedCrossEntropy, [_leaf(x)], grad, **attrs)
+    np.testing.assert_allclose(tuned, want, rtol=1e-12, atol=1e-12)
+    node = CrossEntropy.apply(_leaf(x), **attrs).grad_fn
+    direct = dense_kernels.cross_entropy_backward(grad, x, node.row_weight, node.target)
+    np.testing.assert_allclose(direct, want, rtol=1e-12, atol=1e-12)
+
+
+def test_hot_ops_keep_their_reference_backward_under_create_graph() -> None:
+    """create_graph runs the reading path's (Tensor-op) backward, so second derivatives exist."""
+    rng = _rng(5)
+    x = _leaf(rng.standard_normal((3, 4)))
+    w = _leaf(rng.standard_normal((2, 4)))
+    loss = TunedCrossEntropy.apply(
+        TunedRelu.apply(TunedLinear.apply(x, w)),
+        target=np.array([0, 1, 1]),
+        weight=None,
+        ignore_index=-100,
+        label_smoothing=0.0,
+        reduction="mean",
+    )
+    (gw,) = tg.autograd.grad(loss, [w], create_graph=True)
+    assert gw.requires_grad and gw.grad_fn is not None
+    (gx,) = tg.autograd.grad((gw * gw).sum(), [x])
+    assert np.isfinite(gx.numpy()).all() and np.abs(gx.numpy()).sum() > 0
+
+
 KERNEL_TESTS = {
     "conv2d_forward": [test_conv2d_kernels_match_reference, test_conv2d_kernel_settings_match_reference],
     "conv2d_backward": [test_conv2d_kernels_match_reference, test_conv2d_kernel_settings_match_reference],
@@ -320,6 +414,9 @@ KERNEL_TESTS = {
     "get_num_threads": [test_thread_split_update_matches_one_thread],
     "set_num_threads": [test_thread_split_update_matches_one_thread],
     "tune_malloc": [test_tune_malloc_is_idempotent],
+    "linear_backward": [test_linear_backward_kernel_matches_reference],
+    "relu_backward": [test_relu_backward_kernel_matches_reference],
+    "cross_entropy_backward": [test_cross_entropy_backward_kernel_matches_reference],
 }
 
 

@@ -16,6 +16,7 @@ import numpy as np
 from ..autograd.grad_mode import state as grad_mode
 from ..ops import elementwise, linalg, movement, reduce
 from ..ops.gather import AsStrided, Gather
+from ..ops.tuned import TunedRelu
 from ..random import default_generator
 from ..tensor import Tensor, storage_root, wrap
 from . import dtypes, printing
@@ -123,7 +124,8 @@ class TensorMethods:
 
     @property
     def T(self) -> Tensor:
-        return self.permute(*range(self._data.ndim - 1, -1, -1))
+        n = self._data.ndim
+        return self if n < 2 else movement.Permute.apply(self, axes=tuple(range(n - 1, -1, -1)))
 
     @property
     def mT(self) -> Tensor:
@@ -280,7 +282,12 @@ class TensorMethods:
         da, db = a._data.dtype, b._data.dtype
         if da != db:
             rd = result_dtype(da, db, a._data.ndim, b._data.ndim)
-            a, b = a._cast(rd), b._cast(rd)
+            # a bool operand of a float op stays bool: NumPy's ufuncs promote it on the fly, with no
+            # copy (x * mask); other mixes are cast, since NumPy's promotion is not PyTorch's
+            if not (da == BOOL and rd.kind == "f"):
+                a = a._cast(rd)
+            if not (db == BOOL and rd.kind == "f"):
+                b = b._cast(rd)
         return a, b
 
     def __add__(self, other: Any) -> Tensor:
@@ -522,7 +529,7 @@ class TensorMethods:
         return elementwise.Sigmoid.apply(self._as_float())
 
     def relu(self) -> Tensor:
-        return elementwise.Relu.apply(self)
+        return TunedRelu.apply(self)
 
     def square(self) -> Tensor:
         return elementwise.PowScalar.apply(self, c=2)
@@ -743,6 +750,10 @@ class TensorMethods:
                 known *= s
         if (infer < 0 and known != arr.size) or (infer >= 0 and (known == 0 or arr.size % known)):
             raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {arr.size}")
+        if infer >= 0:  # the -1 resolved: x.reshape(-1, n) of an (m, n) tensor is x itself
+            shape = shape[:infer] + (arr.size // known,) + shape[infer + 1 :]
+            if shape == arr.shape:
+                return self
         return movement.Reshape.apply(self, shape=shape)
 
     def view(self, *shape: Any) -> Tensor:

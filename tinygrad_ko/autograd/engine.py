@@ -12,12 +12,16 @@ reverse topological order (DeZero orders by "generation" the same way):
 3. Leaves (tensors the user made with requires_grad=True) collect their gradients the same way
    and add them into ``.grad`` once every node has run.
 
-Every op has exactly one backward. Most are written with Tensor operations: under a plain
-``backward()`` the engine runs them with grad mode off, so they record nothing and cost what the
-NumPy calls inside them cost; under ``create_graph=True`` they are recorded like any forward, so
-the gradients can be differentiated again. A few heavy ops (convolution, pooling, batch norm)
-have a backward written in NumPy: they are ``once_differentiable``, and under ``create_graph`` their
-gradients stand behind a node that raises a clear error if anyone differentiates through them.
+Every op in the reading path has exactly one backward. Most are written with Tensor operations:
+under a plain ``backward()`` the engine runs them with grad mode off, so they record nothing; under
+``create_graph=True`` they are recorded like any forward, so the gradients can be differentiated
+again. The heavy reference ops (convolution, pooling) have a backward written in NumPy: they are
+``once_differentiable``, and under ``create_graph`` their gradients stand behind a node that raises
+a clear error if anyone differentiates through them. Speed lives elsewhere: the ops that
+tinygrad_ko runs for linear, relu, cross-entropy, convolution, pooling and batch norm are the
+subclasses in ops/tuned.py, whose kernels (tinygrad_ko/kernels, checked against these backwards by
+tests/test_kernels.py) replace the backward under a plain ``backward()``; under ``create_graph``
+the linear/relu/cross-entropy ones fall back to the reading path's backward.
 """
 
 from __future__ import annotations

@@ -15,8 +15,8 @@ import numpy as np
 
 from ..api.creation import as_tensor, where
 from ..api.creation import pad as pad  # F.pad, the same function as tinygrad_ko.pad
-from ..ops import linalg as _linalg_ops
 from ..ops import loss as _loss_ops
+from ..ops.tuned import TunedCrossEntropy, TunedLinear
 from ..random import default_generator
 from ..tensor import Tensor, wrap
 from ._conv_functional import adaptive_avg_pool2d, avg_pool2d, batch_norm, conv2d, dropout2d, max_pool2d
@@ -70,14 +70,14 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             "(convert the input with .float(), or the model with .double())"
         )
     if bias is None:
-        return _linalg_ops.Linear.apply(x, weight)
+        return TunedLinear.apply(x, weight)
     bd = bias._data
     if bd.shape != w_shape[:1] or (bd.dtype is not dtype and bd.dtype != dtype):
         raise RuntimeError(
             f"linear: bias must have shape ({wd.shape[0]},) and dtype {weight.dtype}, got shape "
             f"{tuple(bias._data.shape)} and dtype {bias.dtype}"
         )
-    return _linalg_ops.Linear.apply(x, weight, bias)
+    return TunedLinear.apply(x, weight, bias)
 
 
 # ---- activations ---------------------------------------------------------------------------------
@@ -331,7 +331,7 @@ def cross_entropy(
     if t.dtype.kind == "f":
         return _soft_cross_entropy(input, target, rows, n_cls, w, reduction, label_smoothing)
     t, all_valid = _check_class_target(input, target, n_cls, ignore_index, op)
-    loss = _loss_ops.CrossEntropy.apply(
+    loss = TunedCrossEntropy.apply(
         rows,
         target=t,
         weight=w,

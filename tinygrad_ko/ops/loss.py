@@ -79,21 +79,21 @@ class CrossEntropy(Function):
         # 'mean' divides by the (weighted) number of rows that count, as PyTorch does
         denom = w_t.sum(dtype=dt) if reduction == "mean" else None
         if ctx.needs_input_grad[0]:
-            scale = np.ones(m_rows, dtype=dt)  # d(result) / d(row n's loss), per unit of grad
+            scale = np.ones(m_rows, dtype=dt)
             if denom is not None:
                 scale = scale / denom if denom else _divide_by_zero(scale, denom)
             if valid is not None:  # ignored rows get 0, even when every row is ignored
                 scale = np.where(valid, scale, dt.type(0))
-            ctx.dist, ctx.scale = dist, scale
+            # backward's constants, each row already times d(result)/d(row's loss) per unit of grad
+            ctx.row_weight = (dist.sum(axis=1) * scale)[:, None]  # sum_c d[n, c]
+            ctx.target = dist * scale[:, None]
             ctx.save_for_backward(x)
         return _reduce(per.astype(dt, copy=False), reduction, denom)
 
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        dist = ctx.dist
-        coef = (grad * wrap(ctx.scale)).reshape(-1, 1)  # d(result) / d(row n's loss)
-        return (x.softmax(1) * wrap(dist.sum(axis=1, keepdims=True)) - wrap(dist)) * coef
+        return (x.softmax(1) * wrap(ctx.row_weight) - wrap(ctx.target)) * grad.reshape(-1, 1)
 
 
 class NLLLoss(Function):

@@ -43,7 +43,7 @@ class Permute(Function):
 
     @staticmethod
     def forward(ctx, a, axes):
-        ctx.inverse = tuple(np.argsort(axes))
+        ctx.inverse = tuple(sorted(range(len(axes)), key=axes.__getitem__))  # the order that undoes axes
         return a.transpose(axes)
 
     @staticmethod

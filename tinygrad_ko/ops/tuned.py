@@ -1,9 +1,11 @@
-"""The tuned ops that ``nn.functional`` runs: the reading path's conv/pool/batch-norm ops with
-their forward and backward computed by the kernels of ``tinygrad_ko.kernels``.
+"""The tuned ops that tinygrad_ko runs: reading-path ops whose forward and/or backward are
+computed by the kernels of ``tinygrad_ko.kernels``.
 
-Each class computes what its base in ``tinygrad_ko.ops.conv`` computes (``tests/test_kernels.py``
-checks that), and keeps the node name users see in ``grad_fn``: ``ConvolutionBackward``,
-``MaxPool2DWithIndicesBackward``, ``AvgPool2DBackward``, ``NativeBatchNormBackward``.
+Each class computes what its base in the reading path computes (``tests/test_kernels.py`` checks
+that), and keeps the node name users see in ``grad_fn``. Convolution, pooling and batch norm run
+their kernels always (they are once differentiable, like their references). Linear, relu and
+cross-entropy run their backward kernel under a plain ``backward()`` and their base's backward
+(Tensor operations) under ``create_graph=True``, so higher-order gradients still work.
 """
 
 from __future__ import annotations
@@ -11,13 +13,26 @@ from __future__ import annotations
 from typing import Any
 
 from ..autograd.function import Function
+from ..autograd.grad_mode import state as grad_mode
 from ..kernels import batchnorm as batchnorm_kernels
 from ..kernels import conv as conv_kernels
+from ..kernels import dense as dense_kernels
 from ..kernels import pool as pool_kernels
 from ..tensor import wrap
 from .conv import AvgPool2d, Conv2d, MaxPool2d
+from .elementwise import Relu
+from .linalg import Linear
+from .loss import CrossEntropy
 
-__all__ = ["TunedConv2d", "TunedMaxPool2d", "TunedAvgPool2d", "TunedBatchNorm"]
+__all__ = [
+    "TunedConv2d",
+    "TunedMaxPool2d",
+    "TunedAvgPool2d",
+    "TunedBatchNorm",
+    "TunedLinear",
+    "TunedRelu",
+    "TunedCrossEntropy",
+]
 
 
 def _tensor_or_none(array: Any) -> Any:
@@ -126,3 +141,43 @@ class TunedBatchNorm(Function):
         if has_b:
             grads.append(wrap(sum_g) if needs[-1] else None)
         return tuple(grads) if len(grads) > 1 else grads[0]
+
+
+class TunedLinear(Linear):
+    """:class:`Linear` with its backward's three products straight on the arrays (``kernels.dense``)."""
+
+    display_name = "LinearBackward"
+
+    @staticmethod
+    def backward(ctx, grad):
+        if grad_mode.enabled:  # create_graph: the reading path's formula, recorded
+            return Linear.backward(ctx, grad)
+        x, w = ctx.saved_arrays()
+        grads = dense_kernels.linear_backward(grad._data, x, w, ctx.x_shape, ctx.needs_input_grad)
+        return tuple(_tensor_or_none(g) for g in grads)
+
+
+class TunedRelu(Relu):
+    """:class:`Relu` whose backward writes ``grad * (out > 0)`` in one buffer (``kernels.dense``)."""
+
+    display_name = "ReluBackward"
+
+    @staticmethod
+    def backward(ctx, grad):
+        if grad_mode.enabled:
+            return Relu.backward(ctx, grad)
+        (out,) = ctx.saved_arrays()
+        return wrap(dense_kernels.relu_backward(grad._data, out))
+
+
+class TunedCrossEntropy(CrossEntropy):
+    """:class:`CrossEntropy` whose backward is one NumPy expression (``kernels.dense``)."""
+
+    display_name = "CrossEntropyBackward"
+
+    @staticmethod
+    def backward(ctx, grad):
+        if grad_mode.enabled:
+            return CrossEntropy.backward(ctx, grad)
+        (x,) = ctx.saved_arrays()
+        return wrap(dense_kernels.cross_entropy_backward(grad._data, x, ctx.row_weight, ctx.target))
