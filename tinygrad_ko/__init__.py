@@ -8,9 +8,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from . import autograd
-from .api import (
-    Size,
+from . import api, autograd
+from .api.creation import (
     arange,
     as_tensor,
     cat,
@@ -56,6 +55,7 @@ from .api.dtypes import (
 )
 from .api.dtypes import float as float
 from .api.dtypes import int as int
+from .api.methods import Size
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .kernels import alloc
 from .kernels.threads import get_num_threads, set_num_threads

@@ -6,6 +6,7 @@ layers) and computes what a textbook op on the reading path computes, only faste
 - :mod:`.conv` -- conv2d forward and backward (im2col + BLAS, cache-sized blocks);
 - :mod:`.pool` -- max and average pooling;
 - :mod:`.batchnorm` -- fused training-mode batch norm;
+- :mod:`.dense` -- the backwards of linear, relu and cross-entropy on arrays (the MLP's step);
 - :mod:`.blas` -- ``y += alpha * x`` through the BLAS NumPy loaded (SGD's update);
 - :mod:`.threads` -- elementwise kernels split across threads (Adam's and RMSprop's updates);
 - :mod:`.alloc` -- glibc malloc thresholds that keep freed large buffers for reuse.
