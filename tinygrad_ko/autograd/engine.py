@@ -149,9 +149,9 @@ def accumulate(leaf: Tensor, grad: Tensor, create_graph: bool, owned: set[int]) 
             return
         arr = grad._data
         if id(arr) in owned or arr.base is not None or not arr.flags.writeable or leaf._hooks:
-            arr = arr.copy()  # shared with another .grad, or a view of something else
-        owned.add(id(arr))
-        leaf._grad = wrap(arr)
+            grad = wrap(arr.copy())  # its array is shared with another .grad, or a view of another
+        owned.add(id(grad._data))
+        leaf._grad = grad
     elif create_graph or current.requires_grad:
         leaf._grad = current + grad
     else:
