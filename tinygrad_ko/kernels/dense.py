@@ -42,10 +42,13 @@ def relu_backward(g: np.ndarray, out: np.ndarray) -> np.ndarray:
     return result
 
 
-def cross_entropy_backward(g: np.ndarray, x: np.ndarray, row_weight: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """``(softmax(x) * row_weight - target) * g`` for logits ``x`` (M, C), with ``g`` 0-d or (M,)."""
-    e = np.exp(x - np.maximum.reduce(x, axis=1, keepdims=True))
-    e *= row_weight / np.add.reduce(e, axis=1, keepdims=True)  # softmax times the row's weight
-    e -= target
-    e *= g if g.ndim == 0 else g[:, None]
-    return e
+def cross_entropy_backward(
+    g: np.ndarray, log_probs: np.ndarray, row_weight: np.ndarray, target: np.ndarray
+) -> np.ndarray:
+    """``(softmax * row_weight - target) * g`` from the forward's log-probabilities (M, C), with
+    ``g`` 0-d or (M,): softmax is ``exp(log_probs)``, no reductions to redo."""
+    out = np.exp(log_probs)
+    out *= row_weight
+    out -= target
+    out *= g if g.ndim == 0 else g[:, None]
+    return out

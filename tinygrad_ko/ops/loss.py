@@ -85,8 +85,10 @@ class CrossEntropy(Function):
             if valid is not None:  # ignored rows get 0, even when every row is ignored
                 scale = np.where(valid, scale, dt.type(0))
             # backward's constants, each row already times d(result)/d(row's loss) per unit of grad
-            ctx.row_weight = (dist.sum(axis=1) * scale)[:, None]  # sum_c d[n, c]
+            row_weight = dist.sum(axis=1) if eps > 0.0 else w_t  # sum_c d[n, c]
+            ctx.row_weight = (row_weight * scale)[:, None]
             ctx.target = dist * scale[:, None]
+            ctx.log_probs = logp  # for the tuned backward (ops/tuned.py), which has no graph to build
             ctx.save_for_backward(x)
         return _reduce(per.astype(dt, copy=False), reduction, denom)
 

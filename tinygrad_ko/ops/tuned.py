@@ -179,5 +179,5 @@ class TunedCrossEntropy(CrossEntropy):
     def backward(ctx, grad):
         if grad_mode.enabled:
             return CrossEntropy.backward(ctx, grad)
-        (x,) = ctx.saved_arrays()
-        return wrap(dense_kernels.cross_entropy_backward(grad._data, x, ctx.row_weight, ctx.target))
+        ctx.saved_arrays()  # checks the logits were not changed in place since forward
+        return wrap(dense_kernels.cross_entropy_backward(grad._data, ctx.log_probs, ctx.row_weight, ctx.target))
