@@ -449,3 +449,17 @@ def test_function_forms():
     assert x.var().item() == pytest.approx(np.var([1, 2, 3, 4], ddof=1))
     assert x.std(unbiased=False).item() == pytest.approx(np.std([1, 2, 3, 4]))
     assert x.var(dim=0, unbiased=False).tolist() == [1.0, 1.0]
+
+
+def test_min_max_of_integer_and_bool_tensors():
+    """PyTorch's "What is torch.nn really?" prints y_train.min(), y_train.max() of int64 labels."""
+    y = tg.tensor([3, 1, 2])
+    assert y.min().item() == 1 and y.max().item() == 3
+    assert y.min().dtype == tg.int64 and y.max().dtype == tg.int64
+    m = tg.tensor([[1, 5], [7, 2]], dtype=tg.int32)
+    assert m.amax(0).tolist() == [7, 5] and m.amin(1).tolist() == [1, 2]
+    assert m.amax(0).dtype == tg.int32
+    assert tg.tensor([True, False]).max().item() is True
+    x = tg.tensor([1.0, 3.0, 3.0], requires_grad=True)  # floats still share the gradient at ties
+    x.max().backward()
+    assert x.grad.tolist() == [0.0, 0.5, 0.5]

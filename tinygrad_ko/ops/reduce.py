@@ -87,9 +87,10 @@ class Amax(Function):
     def forward(ctx, a, axes, keepdim, is_min):
         ctx.shape, ctx.axes = a.shape, axes
         out = np.asarray(a.min(axis=axes, keepdims=True) if is_min else a.max(axis=axes, keepdims=True))
-        mask = (a == out).astype(a.dtype)
-        mask /= mask.sum(axis=axes, keepdims=True)
-        ctx.save_for_backward(mask)
+        if ctx.needs_input_grad[0]:  # (never for integers, whose share would not be a whole number)
+            mask = (a == out).astype(a.dtype)
+            mask /= mask.sum(axis=axes, keepdims=True)
+            ctx.save_for_backward(mask)
         if not keepdim:
             out = np.squeeze(out, axis=axes) if axes is not None else out.reshape(())
         return out
