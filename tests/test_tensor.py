@@ -463,3 +463,24 @@ def test_min_max_of_integer_and_bool_tensors():
     x = tg.tensor([1.0, 3.0, 3.0], requires_grad=True)  # floats still share the gradient at ties
     x.max().backward()
     assert x.grad.tolist() == [0.0, 0.5, 0.5]
+
+
+def test_tensor_of_a_list_of_one_element_tensors_is_a_vector():
+    """ "Deep Learning with PyTorch" ch.7 builds a 1-D tensor from a list of one-element tensors."""
+    parts = [tg.tensor([1.5]), tg.tensor(2.0), tg.tensor([[3.0]])]
+    t = tg.tensor(parts)
+    assert t.shape == (3,) and t.tolist() == [1.5, 2.0, 3.0]
+    assert tg.tensor([tg.tensor([1, 2]), tg.tensor([3, 4])]).shape == (2, 2)
+
+
+def test_unseeded_runs_repeat(tmp_path):
+    """PyTorch's default generator starts from a fixed seed: an unseeded script repeats its numbers."""
+    import subprocess
+    import sys
+
+    code = "import tinygrad_ko as t; print(t.randn(3).tolist(), t.initial_seed())"
+    runs = [
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+        for _ in range(2)
+    ]
+    assert runs[0] == runs[1] and "67280421310721" in runs[0]

@@ -105,7 +105,8 @@ def _flat_iter(data: Any) -> Iterator[Any]:
 
 def _tensors_to_lists(data: Any) -> Any:
     if isinstance(data, Tensor):
-        return data._data
+        # a one-element tensor in a list is a number, as in PyTorch: tensor([t0, t1]) has shape (2,)
+        return data._data.reshape(()) if data._data.size == 1 else data._data
     if isinstance(data, (list, tuple)):
         return [_tensors_to_lists(x) for x in data]
     return data
