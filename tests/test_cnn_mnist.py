@@ -46,38 +46,9 @@ def test_cnn_default_settings_reach_99_percent(tmp_path, capsys):
     assert meta["model"] == "cnn" and meta["one_cycle"] is True and meta["epochs"] == 2
 
 
-def test_resnet_fit_one_cycle_on_mnist_sample(tmp_path, capsys):
-    acc, _ = _train(
-        capsys,
-        "--model",
-        "resnet-small",
-        "--dataset",
-        "mnist-sample",
-        "--one-cycle",
-        "--lr",
-        "0.1",
-        "--epochs",
-        "1",
-        "--out",
-        str(tmp_path / "resnet.npz"),
-    )
-    assert acc >= 0.99
-
-
-def test_resnet18_fit_one_cycle_on_mnist_sample(tmp_path, capsys):
-    # the book's run itself: torchvision's resnet18 layout, SGD with momentum, batch 64
-    acc, _ = _train(
-        capsys,
-        "--model",
-        "resnet18",
-        "--dataset",
-        "mnist-sample",
-        "--one-cycle",
-        "--lr",
-        "0.1",
-        "--epochs",
-        "1",
-        "--out",
-        str(tmp_path / "resnet18.npz"),
-    )
+# the small ResNet, and the book's run itself: torchvision's resnet18 layout, SGD with momentum, batch 64
+@pytest.mark.parametrize("model", ["resnet-small", "resnet18"])
+def test_resnet_fit_one_cycle_on_mnist_sample(tmp_path, capsys, model):
+    args = ["--model", model, "--dataset", "mnist-sample", "--one-cycle", "--lr", "0.1", "--epochs", "1"]
+    acc, _ = _train(capsys, *args, "--out", str(tmp_path / f"{model}.npz"))
     assert acc >= 0.99
