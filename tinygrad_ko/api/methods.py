@@ -1078,8 +1078,10 @@ _CLASS_MACHINERY = {
 }
 
 
-def install() -> None:
-    """Give the core Tensor class its PyTorch methods (called once, by tinygrad_ko/api/__init__.py)."""
-    for name, value in vars(TensorMethods).items():
-        if name not in _CLASS_MACHINERY:
-            setattr(Tensor, name, value)
+def install(*method_classes: type) -> None:
+    """Give the core Tensor class its PyTorch methods (called once, by tinygrad_ko/api/__init__.py),
+    from TensorMethods and any further classes of methods (one per family of ops)."""
+    for cls in (TensorMethods, *method_classes):
+        for name, value in vars(cls).items():
+            if name not in _CLASS_MACHINERY:
+                setattr(Tensor, name, value)
