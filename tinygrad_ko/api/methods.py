@@ -23,11 +23,17 @@ from . import dtypes, printing
 from .creation import const_like, tensor, where
 from .rules import (
     BOOL,
+    BOOL_NEG,
     FLOAT32,
     INT64,
     SCALAR_TYPES,
+    TORCH_NAMES,
     check_dim,
+    check_inplace_result,
+    check_int_divisor,
+    check_sub,
     int_power,
+    not_implemented,
     py_bool,
     py_float,
     py_int,
@@ -36,6 +42,7 @@ from .rules import (
     shape_args,
     split_int_selects,
     to_index,
+    wrap_int_scalar,
 )
 
 return_types_max = namedtuple("max", ["values", "indices"])
@@ -74,6 +81,20 @@ class Storage:
 
     def __len__(self) -> int:
         return self._root.nbytes
+
+
+def _check_matmul_dtypes(a: np.ndarray, b: np.ndarray) -> None:
+    """PyTorch multiplies matrices of one dtype only, and has no bool matmul."""
+    vectors = a.ndim == 1 and b.ndim == 1
+    if a.dtype != b.dtype:
+        na, nb = TORCH_NAMES[a.dtype], TORCH_NAMES[b.dtype]
+        raise RuntimeError(
+            f"dot : expected both vectors to have same dtype, but found {na} and {nb}"
+            if vectors
+            else f"expected m1 and m2 to have the same dtype, but got: {na} != {nb}"
+        )
+    if a.dtype == BOOL:
+        raise not_implemented("dot" if vectors else "addmm_impl_cpu_", BOOL)
 
 
 class TensorMethods:
@@ -292,25 +313,37 @@ class TensorMethods:
 
     def __add__(self, other: Any) -> Tensor:
         if type(other) in SCALAR_TYPES:
-            return elementwise.AddScalar.apply(self._scalar_base(other), c=other)
+            base, c = self._scalar_operands(other)
+            return elementwise.AddScalar.apply(base, c=c)
         return elementwise.Add.apply(*self._operands(other))
 
     __radd__ = __add__
 
     def __sub__(self, other: Any) -> Tensor:
+        if (
+            self._data.dtype is BOOL
+            or type(other) is py_bool
+            or (isinstance(other, Tensor) and other._data.dtype is BOOL)
+        ):
+            check_sub(self, other)
         if type(other) in SCALAR_TYPES:
-            return elementwise.AddScalar.apply(self._scalar_base(other), c=-other)
+            base, c = self._scalar_operands(-other)
+            return elementwise.AddScalar.apply(base, c=c)
         return elementwise.Sub.apply(*self._operands(other))
 
     def __rsub__(self, other: Any) -> Tensor:
+        if self._data.dtype is BOOL or type(other) is py_bool:
+            check_sub(other, self)
         if type(other) in SCALAR_TYPES:
-            return elementwise.RSubScalar.apply(self._scalar_base(other), c=other)
+            base, c = self._scalar_operands(other)
+            return elementwise.RSubScalar.apply(base, c=c)
         b, a = self._operands(other)
         return elementwise.Sub.apply(a, b)
 
     def __mul__(self, other: Any) -> Tensor:
         if type(other) in SCALAR_TYPES:
-            return elementwise.MulScalar.apply(self._scalar_base(other), c=other)
+            base, c = self._scalar_operands(other)
+            return elementwise.MulScalar.apply(base, c=c)
         return elementwise.Mul.apply(*self._operands(other))
 
     __rmul__ = __mul__
@@ -322,8 +355,8 @@ class TensorMethods:
                 return elementwise.MulScalar.apply(base, c=1.0 / other)
             return elementwise.Div.apply(base, const_like(other, base))  # x / 0: inf, -inf or nan, as in PyTorch
         a, b = self._operands(other)
-        if a._data.dtype.kind != "f":
-            a, b = a._as_float(), b._as_float()
+        if a._data.dtype.kind != "f":  # each int straight to float32: a common int type first could wrap
+            a, b = self._as_float(), const_like(other, self)._as_float()
         return elementwise.Div.apply(a, b)
 
     def __rtruediv__(self, other: Any) -> Tensor:
@@ -331,36 +364,50 @@ class TensorMethods:
             return elementwise.RDivScalar.apply(self._as_float(), c=other)
         b, a = self._operands(other)
         if a._data.dtype.kind != "f":
-            a, b = a._as_float(), b._as_float()
+            b, a = self._as_float(), const_like(other, self)._as_float()
         return elementwise.Div.apply(a, b)
 
     def _promoted_arrays(self, other: Any) -> tuple[Any, Any]:
         """The two operands of a non-differentiable binary op as arrays (or the Python scalar),
         with PyTorch's type promotion (NumPy's would make ``int_tensor // 2.5`` float64)."""
         if type(other) in SCALAR_TYPES:
-            return self._scalar_base(other)._data, other
+            base, c = self._scalar_operands(other)
+            return base._data, c
         a, b = self._operands(other)
         return a._data, b._data
 
+    @staticmethod
+    def _floor_op(a: Any, b: Any, ufunc: Any, kernel: str) -> Tensor:
+        """``a // b`` or ``a % b`` of promoted operands, with PyTorch's errors where NumPy differs:
+        none for bools, and integer division by zero raises (NumPy gives 0 and a warning)."""
+        kinds = {np.asarray(a).dtype.kind, np.asarray(b).dtype.kind}
+        if kinds == {"b"}:
+            raise not_implemented(kernel, BOOL)
+        if "f" not in kinds and np.size(a) and np.size(b):
+            check_int_divisor(b)
+        return wrap(np.asarray(ufunc(a, b)))
+
     def __floordiv__(self, other: Any) -> Tensor:
         a, b = self._promoted_arrays(other)
-        return wrap(np.asarray(np.floor_divide(a, b)))
+        return self._floor_op(a, b, np.floor_divide, "div_floor_cpu")
 
     def __rfloordiv__(self, other: Any) -> Tensor:
         b, a = self._promoted_arrays(other)
-        return wrap(np.asarray(np.floor_divide(a, b)))
+        return self._floor_op(a, b, np.floor_divide, "div_floor_cpu")
 
     def __mod__(self, other: Any) -> Tensor:
         a, b = self._promoted_arrays(other)
-        return wrap(np.asarray(np.mod(a, b)))
+        return self._floor_op(a, b, np.mod, "remainder_cpu")
 
     def __rmod__(self, other: Any) -> Tensor:
         b, a = self._promoted_arrays(other)
-        return wrap(np.asarray(np.mod(a, b)))
+        return self._floor_op(a, b, np.mod, "remainder_cpu")
 
     def __pow__(self, other: Any) -> Tensor:
         if type(other) in SCALAR_TYPES:
             kind = self._data.dtype.kind
+            if kind == "b" and type(other) is py_bool:  # bool ** bool stays bool: x ** True is x, x ** False all True
+                return wrap(np.asarray(np.logical_or(self._data, not other)))
             if kind == "f" or type(other) is py_bool:
                 base = self
             elif type(other) is py_float:
@@ -368,11 +415,15 @@ class TensorMethods:
             else:  # an int power of an int or bool tensor: integers (bool counts as int64)
                 if other < 0:
                     raise RuntimeError("Integers to negative integer powers are not allowed.")
+                if kind != "b" and wrap_int_scalar(other, self._data.dtype) != other:
+                    raise RuntimeError(f"value cannot be converted to type {self.dtype} without overflow")
                 return wrap(np.asarray(np.power(self._data if kind != "b" else self._data.astype(INT64), other)))
             return elementwise.PowScalar.apply(base, c=other)
         a, b = self._operands(other)
         if a._data.dtype.kind in "iu":  # integer tensors (never differentiable): PyTorch's integer pow
             return wrap(int_power(a._data, b._data))
+        if a._data.dtype is BOOL and b._data.dtype is BOOL:
+            raise not_implemented("pow", BOOL)
         return elementwise.Pow.apply(a, b)
 
     def __rpow__(self, other: Any) -> Tensor:
@@ -381,11 +432,15 @@ class TensorMethods:
             if (kind in "iu" and type(other) is not py_float) or (kind == "b" and type(other) is py_int):
                 # int ** int tensor: integers, as in PyTorch
                 exps = self._data if kind != "b" else self._data.astype(INT64)
-                return wrap(int_power(np.asarray(other, dtype=exps.dtype), exps))
+                return wrap(int_power(np.asarray(wrap_int_scalar(other, exps.dtype), dtype=exps.dtype), exps))
+            if kind == "b" and type(other) is py_bool:
+                raise not_implemented("pow", BOOL)
             return elementwise.RPowScalar.apply(self._as_float(), c=other)
         b, a = self._operands(other)
         if a._data.dtype.kind in "iu":
             return wrap(int_power(a._data, b._data))
+        if a._data.dtype is BOOL and b._data.dtype is BOOL:
+            raise not_implemented("pow", BOOL)
         return elementwise.Pow.apply(a, b)
 
     def __matmul__(self, other: Any) -> Tensor:
@@ -395,6 +450,8 @@ class TensorMethods:
         return const_like(other, self).matmul(self)
 
     def __neg__(self) -> Tensor:
+        if self._data.dtype is BOOL:
+            raise NotImplementedError(BOOL_NEG)
         return elementwise.Neg.apply(self)
 
     def __pos__(self) -> Tensor:
@@ -403,11 +460,14 @@ class TensorMethods:
     def __abs__(self) -> Tensor:
         return self.abs()
 
-    def _scalar_base(self, c: Any) -> Tensor:
-        # int tensor (op) float scalar is float32 in PyTorch (NumPy would say float64)
-        if type(c) is py_float and self._data.dtype.kind != "f":
-            return self._as_float()
-        return self
+    def _scalar_operands(self, c: Any) -> tuple[Tensor, Any]:
+        """The operands of ``tensor (op) Python scalar`` with PyTorch's rules: an int tensor with
+        a float is float32 (NumPy would say float64); an int outside an int tensor's range wraps."""
+        if self._data.dtype.kind == "f":
+            return self, c
+        if type(c) is py_float:
+            return self._as_float(), c
+        return self, wrap_int_scalar(c, self._data.dtype)
 
     add = __add__
     sub = subtract = __sub__
@@ -444,16 +504,27 @@ class TensorMethods:
 
     eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
 
+    def _bitwise(self, other: Any, ufunc: Any) -> Tensor:
+        a, b = self._promoted_arrays(other)  # PyTorch's promotion: bool & int tensor is int
+        for d in (a.dtype, np.asarray(b).dtype):
+            if d.kind == "f":
+                raise not_implemented(f"{ufunc.__name__}_cpu", d)
+        return wrap(np.asarray(ufunc(a, b)))
+
     def __and__(self, other: Any) -> Tensor:
-        return self._compare(other, np.logical_and if self._data.dtype == BOOL else np.bitwise_and)
+        return self._bitwise(other, np.bitwise_and)
 
     def __or__(self, other: Any) -> Tensor:
-        return self._compare(other, np.logical_or if self._data.dtype == BOOL else np.bitwise_or)
+        return self._bitwise(other, np.bitwise_or)
 
     def __xor__(self, other: Any) -> Tensor:
-        return self._compare(other, np.logical_xor if self._data.dtype == BOOL else np.bitwise_xor)
+        return self._bitwise(other, np.bitwise_xor)
+
+    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
 
     def __invert__(self) -> Tensor:
+        if self._data.dtype.kind == "f":
+            raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors")
         return wrap(np.asarray(~self._data))
 
     def logical_not(self) -> Tensor:
@@ -475,33 +546,46 @@ class TensorMethods:
         return wrap(np.asarray(np.isinf(self._data)))
 
     def any(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
-        return wrap(np.asarray(self._data.any(axis=reduce_axes(dim, self._data.ndim), keepdims=keepdim)))
+        out = np.asarray(self._data.any(axis=reduce_axes(dim, self._data.ndim), keepdims=keepdim))
+        return wrap(out if self._data.dtype != np.uint8 else out.astype(np.uint8))  # PyTorch: uint8 in, uint8 out
 
     def all(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
-        return wrap(np.asarray(self._data.all(axis=reduce_axes(dim, self._data.ndim), keepdims=keepdim)))
+        out = np.asarray(self._data.all(axis=reduce_axes(dim, self._data.ndim), keepdims=keepdim))
+        return wrap(out if self._data.dtype != np.uint8 else out.astype(np.uint8))
 
     def sign(self) -> Tensor:
-        return wrap(np.sign(self._data))
+        return wrap(np.sign(self._data) if self._data.dtype is not BOOL else self._data.copy())
+
+    def _arg_extreme(self, dim: int | None, keepdim: bool, fn: Any) -> Tensor:
+        name = fn.__name__
+        if self._data.dtype is BOOL:
+            raise RuntimeError(f"{name}(): does not support bool input")
+        d = None if dim is None else check_dim(dim, self._data.ndim)
+        if self._data.size == 0 and (d is None or self._data.shape[d] == 0):
+            raise IndexError(
+                f"{name}(): Expected reduction dim to be specified for input.numel() == 0."
+                if d is None
+                else f"{name}(): Expected reduction dim {d} to have non-zero size."
+            )
+        if d is None or not self._data.ndim:
+            return wrap(np.asarray(fn(self._data), dtype=np.int64))
+        return wrap(np.asarray(fn(self._data, axis=d, keepdims=keepdim), dtype=np.int64))
 
     def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
-        if dim is None:
-            return wrap(np.asarray(np.argmax(self._data)))
-        d = check_dim(dim, self._data.ndim)
-        return wrap(np.asarray(np.argmax(self._data, axis=d, keepdims=keepdim)))
+        return self._arg_extreme(dim, keepdim, np.argmax)
 
     def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
-        if dim is None:
-            return wrap(np.asarray(np.argmin(self._data)))
-        d = check_dim(dim, self._data.ndim)
-        return wrap(np.asarray(np.argmin(self._data, axis=d, keepdims=keepdim)))
+        return self._arg_extreme(dim, keepdim, np.argmin)
 
     # ---- unary math -----------------------------------------------------------------------------
     def neg(self) -> Tensor:
-        return elementwise.Neg.apply(self)
+        return self.__neg__()
 
     negative = neg
 
     def abs(self) -> Tensor:
+        if self._data.dtype is BOOL:
+            raise not_implemented("abs_cpu", BOOL)
         return elementwise.Abs.apply(self)
 
     def exp(self) -> Tensor:
@@ -529,9 +613,13 @@ class TensorMethods:
         return elementwise.Sigmoid.apply(self._as_float())
 
     def relu(self) -> Tensor:
+        if self._data.dtype is BOOL:
+            raise NotImplementedError("Boolean inputs not supported for relu")
         return TunedRelu.apply(self)
 
     def square(self) -> Tensor:
+        if self._data.dtype is BOOL:  # PyTorch squares a bool tensor as int64
+            return elementwise.PowScalar.apply(self._cast(INT64), c=2)
         return elementwise.PowScalar.apply(self, c=2)
 
     def reciprocal(self) -> Tensor:
@@ -550,6 +638,8 @@ class TensorMethods:
             if max is not None:
                 out = out.minimum(max if isinstance(max, Tensor) else const_like(max, self))
             return out
+        if self._data.dtype.kind != "f" and py_float in (type(min), type(max)):
+            return elementwise.Clamp.apply(self._as_float(), lo=min, hi=max)  # float32, as in PyTorch
         return elementwise.Clamp.apply(self, lo=min, hi=max)
 
     clip = clamp
@@ -571,16 +661,25 @@ class TensorMethods:
         return where(condition, self, other)
 
     def masked_fill(self, mask: Any, value: Any) -> Tensor:
-        return where(mask, const_like(value, self), self)
+        m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
+        if m.dtype != BOOL:
+            raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {m.dtype}")
+        # the result keeps the tensor's dtype: the value is cast to it (int tensor, 2.5 -> 2)
+        return where(mask, const_like(value, self)._cast(self._data.dtype), self)
 
     def lerp(self, end: Tensor, weight: Any) -> Tensor:
+        if end._data.dtype != self._data.dtype:
+            raise RuntimeError(f"expected dtype {self.dtype} for `end` but got dtype {end.dtype}")
+        if self._data.dtype.kind != "f":
+            raise not_implemented("lerp_kernel_scalar", self._data.dtype)
         return self + (end - self) * weight
 
     # ---- reductions -----------------------------------------------------------------------------
     def sum(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
         x = self if dtype is None else self.to(dtype)
-        if x._data.dtype.kind in "biu":
-            return wrap(np.asarray(x._data.sum(axis=reduce_axes(dim, x._data.ndim), keepdims=keepdim, dtype=np.int64)))
+        if x._data.dtype.kind in "biu":  # integers sum as int64, unless a dtype is asked for
+            out_dtype = np.int64 if dtype is None else x._data.dtype
+            return wrap(np.asarray(x._data.sum(axis=reduce_axes(dim, x._data.ndim), keepdims=keepdim, dtype=out_dtype)))
         return reduce.Sum.apply(x, axes=reduce_axes(dim, x._data.ndim), keepdim=keepdim)
 
     def mean(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
@@ -595,6 +694,8 @@ class TensorMethods:
     def var(
         self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, correction: Any = None
     ) -> Tensor:
+        if self._data.dtype.kind != "f":
+            raise RuntimeError("std and var only support floating point and complex dtypes")
         if correction is None:
             correction = 1 if unbiased is None or unbiased else 0
         axes = reduce_axes(dim, self._data.ndim)
@@ -614,21 +715,38 @@ class TensorMethods:
         zero = wrap(np.asarray(flat))
         return where(zero, 0.0, where(zero, 1.0, v).sqrt())
 
-    def prod(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        return reduce.Prod.apply(self, axes=reduce_axes(dim, self._data.ndim), keepdim=keepdim)
+    def prod(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
+        x = self if dtype is None else self.to(dtype)
+        if x._data.dtype.kind in "biu":  # integers multiply as int64, like sum (NumPy: uint64 for uint8)
+            out_dtype = np.int64 if dtype is None else x._data.dtype
+            return wrap(
+                np.asarray(x._data.prod(axis=reduce_axes(dim, x._data.ndim), keepdims=keepdim, dtype=out_dtype))
+            )
+        return reduce.Prod.apply(x, axes=reduce_axes(dim, x._data.ndim), keepdim=keepdim)
+
+    def _check_nonempty(self, name: str, axes: tuple[int, ...] | None) -> None:
+        """max/min/amax/amin of nothing has no value: PyTorch's errors (NumPy's name its internals)."""
+        if self._data.size:
+            return
+        if axes is None:
+            raise RuntimeError(
+                f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
+                "Specify the reduction dim with the 'dim' argument."
+            )
+        for d in axes:
+            if self._data.shape[d] == 0:
+                raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
 
     def _extreme(self, dim: Any, keepdim: bool, is_min: bool) -> Any:
         if isinstance(dim, Tensor):  # x.max(other) is the elementwise maximum (fastai's simple_net)
             return self.minimum(dim) if is_min else self.maximum(dim)
-        if self._data.size == 0:
-            raise RuntimeError(
-                f"{'min' if is_min else 'max'}(): Expected reduction dim to be specified for input.numel() == 0."
-            )
+        self._check_nonempty("min" if is_min else "max", reduce_axes(dim, self._data.ndim))
         if dim is None:
             return reduce.Amax.apply(self, axes=None, keepdim=False, is_min=is_min)
         d = check_dim(dim, self._data.ndim) if self._data.ndim else None
+        rt = return_types_min if is_min else return_types_max
         if d is None:
-            return (self, wrap(np.zeros((), dtype=np.int64)))
+            return rt(self, wrap(np.zeros((), dtype=np.int64)))
         values = reduce.MaxDim.apply(self, dim=d, keepdim=keepdim, is_min=is_min)
         idx = (
             values.grad_fn.indices
@@ -639,7 +757,6 @@ class TensorMethods:
                 else np.argmax(self._data, axis=d, keepdims=keepdim)
             )
         )
-        rt = return_types_min if is_min else return_types_max
         return rt(values, wrap(np.asarray(idx, dtype=np.int64)))
 
     def max(self, dim: Any = None, keepdim: bool = False) -> Any:
@@ -650,30 +767,61 @@ class TensorMethods:
 
     def amax(self, dim: Any = (), keepdim: bool = False) -> Tensor:
         axes = reduce_axes(dim if dim != () else None, self._data.ndim)
+        self._check_nonempty("amax", axes)
         return reduce.Amax.apply(self, axes=axes, keepdim=keepdim, is_min=False)
 
     def amin(self, dim: Any = (), keepdim: bool = False) -> Tensor:
         axes = reduce_axes(dim if dim != () else None, self._data.ndim)
+        self._check_nonempty("amin", axes)
         return reduce.Amax.apply(self, axes=axes, keepdim=keepdim, is_min=True)
 
     def logsumexp(self, dim: Any, keepdim: bool = False) -> Tensor:
+        if self._data.size == 0:  # the log of an empty sum is -inf
+            return self._as_float().sum(dim, keepdim=keepdim) + float("-inf")
         return reduce.LogSumExp.apply(self._as_float(), axes=reduce_axes(dim, self._data.ndim), keepdim=keepdim)
 
+    def _softmax_input(self, dim: int, kernel: str) -> tuple[int, bool]:
+        """The checked dim, and whether the input is empty (its softmax is itself)."""
+        d = check_dim(dim, self._data.ndim)
+        # PyTorch has no integer softmax (F.softmax(x, dtype=...) casts first); an empty input is returned
+        if self._data.dtype.kind != "f" and self._data.size:
+            raise not_implemented(
+                f"{kernel}{'_lastdim' if d >= self._data.ndim - 1 else ''}_kernel_impl", self._data.dtype
+            )
+        return d, self._data.size == 0
+
     def softmax(self, dim: int) -> Tensor:
-        return reduce.Softmax.apply(self._as_float(), dim=check_dim(dim, self._data.ndim))
+        d, empty = self._softmax_input(dim, "softmax")
+        return self.clone() if empty else reduce.Softmax.apply(self, dim=d)
 
     def log_softmax(self, dim: int) -> Tensor:
-        return reduce.LogSoftmax.apply(self._as_float(), dim=check_dim(dim, self._data.ndim))
+        d, empty = self._softmax_input(dim, "log_softmax")
+        return self.clone() if empty else reduce.LogSoftmax.apply(self, dim=d)
+
+    def _sort_indices(self, d: int, descending: bool) -> np.ndarray:
+        """Stable argsort along ``d``; descending sorts the negated values (bool and uint8 widened
+        first, since NumPy cannot negate a bool and a negated uint8 wraps around)."""
+        arr = self._data
+        if descending:
+            arr = -(arr.astype(np.int16) if arr.dtype.kind in "bu" else arr)
+        return np.argsort(arr, axis=d, kind="stable")
 
     def sort(self, dim: int = -1, descending: bool = False) -> Any:
         d = check_dim(dim, self._data.ndim)
-        idx = np.argsort(-self._data if descending else self._data, axis=d, kind="stable")
+        if self._data.ndim == 0:
+            return return_types_sort(self.clone(), wrap(np.zeros((), dtype=np.int64)))
+        idx = self._sort_indices(d, descending)
         return return_types_sort(self.gather(d, wrap(idx)), wrap(idx))
 
     def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:
         d = check_dim(dim, self._data.ndim)
-        idx = np.argsort(-self._data if largest else self._data, axis=d, kind="stable")
-        idx = np.take(idx, np.arange(k), axis=d)
+        if self._data.dtype is BOOL:
+            raise RuntimeError("topk does not support bool dtypes on CPU")
+        if not 0 <= k <= (self._data.shape[d] if self._data.ndim else 1):
+            raise RuntimeError("selected index k out of range")
+        if self._data.ndim == 0:
+            return return_types_topk(self.clone(), wrap(np.zeros((), dtype=np.int64)))
+        idx = np.take(self._sort_indices(d, largest), np.arange(k), axis=d)
         return return_types_topk(self.gather(d, wrap(idx)), wrap(idx))
 
     def gather(self, dim: int, index: Tensor) -> Tensor:
@@ -682,10 +830,12 @@ class TensorMethods:
 
     # ---- linear algebra -------------------------------------------------------------------------
     def matmul(self, other: Any) -> Tensor:
-        a, b = self._operands(other)
+        a, b = self, other if isinstance(other, Tensor) else const_like(other, self)
         da, db = a._data.ndim, b._data.ndim
         if da == 0 or db == 0:
             raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {da}D and {db}D")
+        if a._data.dtype != b._data.dtype or a._data.dtype is BOOL:
+            _check_matmul_dtypes(a._data, b._data)
         ka = a._data.shape[-1]
         kb = b._data.shape[-2] if db > 1 else b._data.shape[0]
         if ka != kb:
@@ -729,6 +879,9 @@ class TensorMethods:
         return self.matmul(other)
 
     def outer(self, other: Tensor) -> Tensor:
+        for name, t in (("self", self), ("vec2", other)):
+            if t._data.ndim != 1:
+                raise RuntimeError(f"outer: Expected 1-D argument {name}, but got {t._data.ndim}-D")
         return self.reshape(-1, 1) * other.reshape(1, -1)
 
     # ---- shape and views ------------------------------------------------------------------------
@@ -872,6 +1025,8 @@ class TensorMethods:
         return self.expand(*shape)
 
     def split(self, split_size: Any, dim: int = 0) -> tuple[Tensor, ...]:
+        if self._data.ndim == 0:
+            raise RuntimeError("split expects at least a 1-dimensional tensor")
         d = check_dim(dim, self._data.ndim)
         n = self._data.shape[d]
         if isinstance(split_size, (list, tuple)):
@@ -885,6 +1040,7 @@ class TensorMethods:
             if split_size <= 0:
                 raise RuntimeError(f"split expects split_size be positive, but got split_size={split_size}")
             sizes = [split_size] * (n // split_size) + ([n % split_size] if n % split_size else [])
+            sizes = sizes or [0]  # an empty dim splits into one empty piece, as in PyTorch
         out = []
         start = 0
         pre = (slice(None),) * d
@@ -894,10 +1050,13 @@ class TensorMethods:
         return tuple(out)
 
     def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+        if self._data.ndim == 0:
+            raise RuntimeError("chunk expects at least a 1-dimensional tensor")
         d = check_dim(dim, self._data.ndim)
         n = self._data.shape[d]
-        size = -(-n // chunks) if n else 1
-        return self.split(builtins.max(size, 1), d)
+        if n == 0:  # PyTorch: as many empty chunks as asked for
+            return self.split([0] * chunks, d)
+        return self.split(-(-n // chunks), d)
 
     def unbind(self, dim: int = 0) -> tuple[Tensor, ...]:
         d = check_dim(dim, self._data.ndim)
@@ -905,7 +1064,17 @@ class TensorMethods:
         return tuple(self[pre + (i,)] for i in range(self._data.shape[d]))
 
     def narrow(self, dim: int, start: int, length: int) -> Tensor:
+        if self._data.ndim == 0:
+            raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
         d = check_dim(dim, self._data.ndim)
+        n = self._data.shape[d]
+        if not -n <= start <= n:
+            raise IndexError(f"start out of range (expected to be in range of [{-n}, {n}], but got {start})")
+        start = start + n if start < 0 else start
+        if length < 0:
+            raise RuntimeError("narrow(): length must be non-negative.")
+        if start + length > n:
+            raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({n}).")
         return self[(slice(None),) * d + (slice(start, start + length),)]
 
     def select(self, dim: int, index: int) -> Tensor:
@@ -955,8 +1124,12 @@ class TensorMethods:
             self.grad_fn, self.requires_grad = result.grad_fn, result.requires_grad
             return self
         o = other._data if isinstance(other, Tensor) else other
+        casting = "same_kind"
+        if self._data.dtype.kind != "f":  # PyTorch casts a result of the tensor's category (or lower) to its dtype
+            check_inplace_result(self._data.dtype, other, always_float=ufunc is np.true_divide)
+            o, casting = wrap_int_scalar(o, self._data.dtype), "unsafe"
         try:
-            ufunc(self._data, o, out=self._data, casting="same_kind")
+            ufunc(self._data, o, out=self._data, casting=casting)
         except (TypeError, ValueError) as e:
             raise RuntimeError(
                 f"in-place {ufunc.__name__} on a {self.dtype} tensor of shape {list(self._data.shape)}: {e}"
@@ -977,6 +1150,7 @@ class TensorMethods:
         return self._inplace(other, Tensor.__add__, np.add)
 
     def sub_(self, other: Any, alpha: Any = 1) -> Tensor:
+        check_sub(self, other)
         if alpha != 1:
             other = other * alpha
         return self._inplace(other, Tensor.__sub__, np.subtract)
@@ -1001,6 +1175,9 @@ class TensorMethods:
             self._write(result._data)
             self.grad_fn = result.grad_fn
             return self
+        for bound in (min, max):
+            if bound is not None and self._data.dtype.kind != "f":
+                check_inplace_result(self._data.dtype, bound)
         np.clip(self._data, min, max, out=self._data)
         self._version.value += 1
         return self
@@ -1011,7 +1188,7 @@ class TensorMethods:
     def fill_(self, value: Any) -> Tensor:
         if self._check_inplace(value):
             return self._inplace(value, lambda a, v: a * 0 + v, None)
-        self._data[...] = value._data if isinstance(value, Tensor) else value
+        self._data[...] = value._data if isinstance(value, Tensor) else wrap_int_scalar(value, self._data.dtype)
         self._version.value += 1
         return self
 
@@ -1024,11 +1201,15 @@ class TensorMethods:
         return self
 
     def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
+        if self._data.dtype.kind != "f":
+            raise not_implemented("normal_kernel_cpu", self._data.dtype)
         self._data[...] = default_generator().normal(mean, std, self._data.shape)
         self._version.value += 1
         return self
 
     def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
+        if self._data.dtype.kind != "f":
+            raise not_implemented("check_uniform_bounds", self._data.dtype)
         self._data[...] = default_generator().uniform(a, b, self._data.shape)
         self._version.value += 1
         return self
@@ -1048,7 +1229,7 @@ class TensorMethods:
             self._version.value += 1
             self.grad_fn, self.requires_grad = result.grad_fn, True
             return
-        self._data[idx] = value._data if isinstance(value, Tensor) else value
+        self._data[idx] = value._data if isinstance(value, Tensor) else wrap_int_scalar(value, self._data.dtype)
         self._version.value += 1
 
     # ---- a few more PyTorch conveniences ----------------------------------------------------------

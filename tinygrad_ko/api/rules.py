@@ -42,14 +42,15 @@ def shape_args(args: Sequence[Any]) -> tuple[int, ...]:
     return tuple(py_int(a) for a in args)
 
 
+def category(d: np.dtype) -> int:
+    """PyTorch's type categories, in promotion order: bool 0 < integer 1 < floating point 2."""
+    return 2 if d.kind == "f" else 0 if d.kind == "b" else 1
+
+
 def result_dtype(a: np.dtype, b: np.dtype, a_dim: int, b_dim: int) -> np.dtype:
     """PyTorch's promotion: a higher category (bool < int < float) wins; within a category a
     dimensioned tensor beats a zero-dim one; otherwise the wider type."""
-
-    def cat(d: np.dtype) -> int:
-        return 2 if d.kind == "f" else 0 if d.kind == "b" else 1
-
-    ca, cb = cat(a), cat(b)
+    ca, cb = category(a), category(b)
     if ca != cb:
         return a if ca > cb else b
     if a_dim and not b_dim:
@@ -118,3 +119,78 @@ def int_power(base: Any, exp: Any) -> np.ndarray:
     out = np.asarray(np.power(base, np.where(neg, 0, exp)))
     special = np.where(base == 1, 1, np.where(base == -1, np.where(exp % 2 == 0, 1, -1), 0))
     return np.where(neg, special, out).astype(out.dtype, copy=False)
+
+
+# PyTorch's names for the dtypes, as its kernels' error messages spell them
+TORCH_NAMES = {
+    np.dtype(np.float16): "Half",
+    FLOAT32: "Float",
+    np.dtype(np.float64): "Double",
+    np.dtype(np.int8): "Char",
+    np.dtype(np.int16): "Short",
+    np.dtype(np.int32): "Int",
+    INT64: "Long",
+    np.dtype(np.uint8): "Byte",
+    BOOL: "Bool",
+}
+
+
+def not_implemented(kernel: str, dtype: np.dtype) -> NotImplementedError:
+    """PyTorch's error for an op that has no kernel for a dtype (softmax of int64, abs of bool)."""
+    return NotImplementedError(f"\"{kernel}\" not implemented for '{TORCH_NAMES[dtype]}'")
+
+
+def wrap_int_scalar(c: Any, dtype: np.dtype) -> Any:
+    """A Python int operand of an integer tensor, wrapped into the tensor's range the way
+    PyTorch's integer arithmetic wraps (``uint8_tensor - 2`` adds 254 modulo 256); NumPy raises
+    OverflowError for an int outside the dtype's range. Other scalars pass through."""
+    if type(c) is py_int and dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        if not info.min <= c <= info.max and -(2**63) <= c < 2**63:  # beyond int64 PyTorch raises too
+            return py_int(np.asarray(c % (1 << (8 * dtype.itemsize))).astype(dtype))
+    return c
+
+
+def check_inplace_result(out: np.dtype, other: Any, always_float: bool = False) -> None:
+    """An in-place op keeps its tensor's dtype: PyTorch refuses one whose result is of a higher
+    category (a float result into an int tensor, an int one into a bool tensor)."""
+    if isinstance(other, Tensor):
+        res = result_dtype(out, other._data.dtype, 1, other._data.ndim)
+    else:  # a Python scalar: its category's default dtype
+        res = FLOAT32 if type(other) is py_float else INT64 if type(other) is py_int else BOOL
+    if always_float and res.kind != "f":
+        res = FLOAT32
+    if category(res) > category(out):
+        raise RuntimeError(
+            f"result type {TORCH_NAMES[res]} can't be cast to the desired output type {TORCH_NAMES[out]} "
+            f"(an in-place op keeps the tensor's dtype: a {res} result cannot go into a {out} tensor)"
+        )
+
+
+def check_int_divisor(divisor: Any) -> None:
+    """Integer floor division and remainder by zero: PyTorch raises (NumPy gives 0 with a warning)."""
+    arr = np.asarray(divisor)
+    if arr.dtype.kind in "iub" and not arr.all():
+        raise RuntimeError("ZeroDivisionError")
+
+
+BOOL_SUB = (
+    "Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to "
+    "invert a mask, use the `~` or `logical_not()` operator instead."
+)
+BOOL_SUB_BOTH = (
+    "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
+    "`logical_xor()` operator instead."
+)
+BOOL_NEG = (
+    "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert "
+    "a mask, use the `~` or `logical_not()` operator instead."
+)
+
+
+def check_sub(a: Any, b: Any) -> None:
+    """PyTorch has no subtraction with a bool operand (a tensor or a Python bool)."""
+    a_bool = a._data.dtype == BOOL if isinstance(a, Tensor) else type(a) is py_bool
+    b_bool = b._data.dtype == BOOL if isinstance(b, Tensor) else type(b) is py_bool
+    if a_bool or b_bool:
+        raise NotImplementedError(BOOL_SUB_BOTH if a_bool and b_bool else BOOL_SUB)
