@@ -13,7 +13,19 @@ from ..ops import elementwise, movement
 from ..random import default_generator
 from ..tensor import Tensor, wrap
 from . import dtypes
-from .rules import BOOL, FLOAT32, INT64, SCALAR_TYPES, check_dim, py_bool, py_float, result_dtype, shape_args
+from .rules import (
+    BOOL,
+    FLOAT32,
+    INT64,
+    SCALAR_TYPES,
+    check_dim,
+    not_implemented,
+    py_bool,
+    py_float,
+    result_dtype,
+    shape_args,
+    wrap_int_scalar,
+)
 
 
 def const_like(value: Any, like: Tensor) -> Tensor:
@@ -30,6 +42,7 @@ def const_like(value: Any, like: Tensor) -> Tensor:
             dt = BOOL if kind == "b" else like._data.dtype
         else:
             dt = like._data.dtype if kind in "fiu" else INT64
+            value = wrap_int_scalar(value, dt)  # uint8 tensor with -2: 254, as PyTorch wraps
         return wrap(np.asarray(value, dtype=dt))
     if isinstance(value, np.ndarray):
         return wrap(value)
@@ -184,6 +197,8 @@ def full_like(t: Tensor, fill_value: Any, dtype: Any = None, requires_grad: bool
 def rand(*size: Any, dtype: Any = None, requires_grad: bool = False, generator: Any = None) -> Tensor:
     g = generator or default_generator()
     dt = _np_dtype(dtype)
+    if dt.kind != "f":  # PyTorch draws only floats (randint draws integers)
+        raise not_implemented("check_uniform_bounds", dt)
     return _creation(
         g.random(shape_args(size), dtype=dt if dt in (np.float32, np.float64) else np.float64).astype(dt, copy=False),
         requires_grad,
@@ -193,6 +208,8 @@ def rand(*size: Any, dtype: Any = None, requires_grad: bool = False, generator: 
 def randn(*size: Any, dtype: Any = None, requires_grad: bool = False, generator: Any = None) -> Tensor:
     g = generator or default_generator()
     dt = _np_dtype(dtype)
+    if dt.kind != "f":
+        raise not_implemented("normal_kernel_cpu", dt)
     return _creation(
         g.standard_normal(shape_args(size), dtype=dt if dt in (np.float32, np.float64) else np.float64).astype(
             dt, copy=False
@@ -202,8 +219,8 @@ def randn(*size: Any, dtype: Any = None, requires_grad: bool = False, generator:
 
 
 def randint(low: int, high: int | None = None, size: Any = (), dtype: Any = None, generator: Any = None) -> Tensor:
-    if high is None:
-        low, high = 0, low
+    if high is None or isinstance(high, (tuple, list)):  # randint(high, size), as in PyTorch
+        low, high, size = 0, low, size if high is None else high
     g = generator or default_generator()
     return wrap(np.asarray(g.integers(low, high, size=shape_args((size,)))).astype(_np_dtype(dtype, INT64)))
 
@@ -214,11 +231,11 @@ def randperm(n: int, dtype: Any = None, generator: Any = None) -> Tensor:
 
 
 def rand_like(t: Tensor, dtype: Any = None) -> Tensor:
-    return rand(*t._data.shape, dtype=dtype or t._data.dtype)
+    return rand(*t._data.shape, dtype=_np_dtype(dtype, t._data.dtype))
 
 
 def randn_like(t: Tensor, dtype: Any = None) -> Tensor:
-    return randn(*t._data.shape, dtype=dtype or t._data.dtype)
+    return randn(*t._data.shape, dtype=_np_dtype(dtype, t._data.dtype))
 
 
 def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None, requires_grad: bool = False) -> Tensor:
@@ -253,7 +270,8 @@ def _as_tensors(tensors: Sequence[Any], op: str) -> list[Tensor]:
 
 
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
-    ts = [t for t in _as_tensors(tensors, "cat") if not (t._data.ndim == 1 and t._data.size == 0)] or list(tensors)[:1]
+    promoted = _as_tensors(tensors, "cat")  # empty tensors count for the result's dtype, as in PyTorch
+    ts = [t for t in promoted if not (t._data.ndim == 1 and t._data.size == 0)] or promoted[:1]
     ndim = ts[0]._data.ndim
     d = check_dim(dim, ndim)
     ref = ts[0]._data.shape
@@ -287,8 +305,10 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 def where(condition: Any, input: Any = None, other: Any = None) -> Any:
     """where(cond, a, b): elementwise choice; where(cond) alone gives the indices (nonzero)."""
     cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
-    if input is None and other is None:
-        return tuple(wrap(i) for i in np.nonzero(cond))
+    if input is None and other is None:  # (a 0-d condition counts as one element, as in PyTorch)
+        return tuple(wrap(i) for i in np.nonzero(np.atleast_1d(cond)))
+    if cond.dtype == np.uint8:  # PyTorch still accepts a uint8 mask (deprecated)
+        cond = cond.astype(np.bool_)
     if cond.dtype != np.bool_:
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype {cond.dtype}")
     a = input if isinstance(input, Tensor) else None

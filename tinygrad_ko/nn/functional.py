@@ -15,6 +15,7 @@ import numpy as np
 
 from ..api.creation import as_tensor, where
 from ..api.creation import pad as pad  # F.pad, the same function as tinygrad_ko.pad
+from ..api.rules import not_implemented
 from ..ops import loss as _loss_ops
 from ..ops.tuned import TunedCrossEntropy, TunedLinear
 from ..random import default_generator
@@ -87,11 +88,15 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    if input._data.dtype.kind != "f":
+        raise not_implemented("leaky_relu_cpu", input._data.dtype)
     return where(input > 0, input, input * negative_slope)
 
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """log(1 + exp(beta * x)) / beta, stable for large |x|; the identity where beta * x > threshold."""
+    if input._data.dtype.kind != "f":
+        raise not_implemented("softplus_cpu", input._data.dtype)
     return _loss_ops.Softplus.apply(input, beta=float(beta), threshold=float(threshold))
 
 
@@ -140,7 +145,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     """Class indices (any shape) -> int64 one-hot of shape ``tensor.shape + (num_classes,)``."""
     arr = tensor._data if isinstance(tensor, Tensor) else np.asarray(tensor)
-    if arr.dtype.kind not in "iu":
+    if arr.dtype != _INT64:
         raise RuntimeError(f"one_hot is only applicable to index tensor of type LongTensor (got dtype {arr.dtype}).")
     if arr.size and arr.min() < 0:
         raise RuntimeError("Class values must be non-negative.")
