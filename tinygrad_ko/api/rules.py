@@ -30,8 +30,9 @@ def reduce_axes(dim: Any, ndim: int) -> tuple[int, ...] | None:
         return None
     if isinstance(dim, (list, tuple)):
         axes = tuple(sorted(check_dim(d, ndim) for d in dim))
-        if len(set(axes)) != len(axes):
-            raise RuntimeError(f"dim {tuple(dim)} appears multiple times in the list of dims")
+        repeated = [a for a, b in zip(axes, axes[1:]) if a == b]
+        if repeated:
+            raise RuntimeError(f"dim {repeated[0]} appears multiple times in the list of dims")
         return axes if axes else None
     return (check_dim(dim, ndim),) if ndim else None
 
