@@ -16,24 +16,7 @@ import numpy as np
 from ..ops.einsum import LETTERS, Einsum, einsum_arrays
 from ..tensor import Tensor, wrap
 from .creation import tensor
-from .dtypes import from_numpy_dtype
-
-_TORCH_TYPE_NAMES = {
-    "float16": "Half",
-    "float32": "Float",
-    "float64": "Double",
-    "int8": "Char",
-    "int16": "Short",
-    "int32": "Int",
-    "int64": "Long",
-    "uint8": "Byte",
-    "bool": "Bool",
-}
-
-
-def torch_type_name(np_dtype: np.dtype) -> str:
-    """PyTorch's name of a scalar type, as its error messages spell it (Float, Long, ...)."""
-    return _TORCH_TYPE_NAMES.get(from_numpy_dtype(np_dtype).name, str(np_dtype))
+from .rules import torch_type_name
 
 
 def einsum(*args: Any) -> Tensor:

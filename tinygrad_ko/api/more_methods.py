@@ -19,9 +19,8 @@ from ..ops import pointwise, scan, scatter, shaping
 from ..ops.elementwise import unbroadcast
 from ..random import default_generator
 from ..tensor import Tensor, wrap
-from .einsum import torch_type_name
 from .norms import tensor_norm
-from .rules import INT64, SCALAR_TYPES, check_dim, py_int, reduce_axes, shape_args
+from .rules import INT64, SCALAR_TYPES, check_dim, py_int, reduce_axes, shape_args, torch_type_name
 
 
 def _step(x: Tensor, op: Any, name: str, **attrs: Any) -> Tensor:

@@ -15,8 +15,7 @@ from typing import Any
 
 from ..ops.norm import VectorNorm
 from ..tensor import Tensor
-from .einsum import torch_type_name
-from .rules import SCALAR_TYPES, check_dim, py_bool, py_int, reduce_axes
+from .rules import SCALAR_TYPES, check_dim, py_bool, py_int, reduce_axes, torch_type_name
 
 
 def _ord_text(ord: Any) -> str:

@@ -119,3 +119,22 @@ def int_power(base: Any, exp: Any) -> np.ndarray:
     out = np.asarray(np.power(base, np.where(neg, 0, exp)))
     special = np.where(base == 1, 1, np.where(base == -1, np.where(exp % 2 == 0, 1, -1), 0))
     return np.where(neg, special, out).astype(out.dtype, copy=False)
+
+
+# PyTorch's names of the scalar types, as its error messages spell them
+_TORCH_TYPE_NAMES = {
+    "float16": "Half",
+    "float32": "Float",
+    "float64": "Double",
+    "int8": "Char",
+    "int16": "Short",
+    "int32": "Int",
+    "int64": "Long",
+    "uint8": "Byte",
+    "bool": "Bool",
+}
+
+
+def torch_type_name(np_dtype: np.dtype) -> str:
+    """PyTorch's name of a scalar type, as its error messages spell it (Float, Long, ...)."""
+    return _TORCH_TYPE_NAMES.get(np.dtype(np_dtype).name, str(np_dtype))
