@@ -21,7 +21,7 @@ LAYERS = {
     "core": {"kernels", "random"},
     "api": {"core", "kernels", "random"},
 }
-UPPER = {"nn", "optim", "data", "utils", "learner", "viz", "models", "serialization", "__main__"}
+UPPER = {"nn", "optim", "data", "utils", "learner", "viz", "models", "serialization", "linalg", "__main__"}
 
 
 def module_name(path: Path) -> str:

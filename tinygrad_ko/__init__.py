@@ -55,6 +55,7 @@ from .api.dtypes import (
 )
 from .api.dtypes import float as float
 from .api.dtypes import int as int
+from .api.einsum import einsum
 from .api.methods import Size
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .kernels import alloc
@@ -96,7 +97,16 @@ for _name in _FUNCTION_FORMS:
     globals()[_name] = _method(_name)
 del _name
 
-_LAZY_SUBMODULES = ("nn", "optim", "data", "utils", "viz", "models", "learner")
+# torch.floor(x), torch.cumsum(x, 0), ...: the ops of api/more_methods.py
+_MORE_FUNCTION_FORMS = (
+    "floor ceil trunc fix round frac log2 exp2 expm1 tan cumsum cumprod tril triu flip roll diag norm "
+    "scatter scatter_add multinomial"
+).split()
+for _name in _MORE_FUNCTION_FORMS:
+    globals()[_name] = _method(_name)
+del _name
+
+_LAZY_SUBMODULES = ("nn", "optim", "data", "utils", "viz", "models", "learner", "linalg")
 
 
 def __getattr__(name: str) -> Any:

@@ -5,5 +5,6 @@ and re-exports the factories of creation.py as ``tinygrad_ko.zeros`` and so on.
 """
 
 from . import methods
+from .more_methods import MoreMethods
 
-methods.install()
+methods.install(MoreMethods)

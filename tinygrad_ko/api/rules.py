@@ -30,8 +30,9 @@ def reduce_axes(dim: Any, ndim: int) -> tuple[int, ...] | None:
         return None
     if isinstance(dim, (list, tuple)):
         axes = tuple(sorted(check_dim(d, ndim) for d in dim))
-        if len(set(axes)) != len(axes):
-            raise RuntimeError(f"dim {tuple(dim)} appears multiple times in the list of dims")
+        repeated = [a for a, b in zip(axes, axes[1:]) if a == b]
+        if repeated:
+            raise RuntimeError(f"dim {repeated[0]} appears multiple times in the list of dims")
         return axes if axes else None
     return (check_dim(dim, ndim),) if ndim else None
 
@@ -194,3 +195,8 @@ def check_sub(a: Any, b: Any) -> None:
     b_bool = b._data.dtype == BOOL if isinstance(b, Tensor) else type(b) is py_bool
     if a_bool or b_bool:
         raise NotImplementedError(BOOL_SUB_BOTH if a_bool and b_bool else BOOL_SUB)
+
+
+def torch_type_name(np_dtype: np.dtype) -> str:
+    """PyTorch's name of a scalar type, as its error messages spell it (Float, Long, ...)."""
+    return TORCH_NAMES.get(np.dtype(np_dtype), str(np_dtype))
