@@ -145,24 +145,24 @@ class Mish(Function):
 
 
 class Elu(Function):
-    """ELU: x where x > 0, else alpha * (exp(x * s) - 1) (s = 1; CELU has s = 1/alpha).
-
-    The slope on the left, alpha * s * exp(x * s), is s * (y + alpha): it reuses the output y, which
-    also makes the second derivative right under create_graph (y is connected to this node)."""
+    """ELU: x where x > 0, else alpha * (exp(x * s) - 1) (s = 1; CELU has s = 1/alpha); slope 1
+    where x > 0, else alpha * s * exp(x * s). (Not s * (y + alpha) from the output y: near -alpha
+    that sum cancels, and float32 would keep only a few digits of the slope.)"""
 
     @staticmethod
     def forward(ctx, x, alpha, input_scale=1.0):
         positive = x > 0
         out = np.where(positive, x, alpha * np.expm1(np.minimum(x, 0) * input_scale)).astype(x.dtype, copy=False)
         ctx.alpha, ctx.input_scale, ctx.positive = alpha, input_scale, positive
-        ctx.save_for_backward(out)
+        ctx.save_for_backward(x)
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        (out,) = ctx.saved_tensors
-        left = grad * ((out + ctx.alpha) * ctx.input_scale)
-        return Where.apply(grad, left, cond=ctx.positive)
+        (x,) = ctx.saved_tensors
+        s = ctx.input_scale
+        left = (x.clamp(max=0.0) * s).exp() * (ctx.alpha * s)  # exp only of non-positive numbers
+        return Where.apply(grad, grad * left, cond=ctx.positive)
 
 
 class Celu(Elu):
