@@ -165,6 +165,28 @@ def test_large_inputs_give_no_overflow_warnings_and_no_nan(dtype):
     assert y[0] == pytest.approx(expected, rel=1e-6) and y[0] < 0
 
 
+def test_float16_stays_float16():
+    values = [-60.0, -4.0, -1.0, -0.5, 0.0, 0.5, 1.0, 4.0, 60.0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for name, (fn, value, slope) in FORMULAS.items():
+            y, g = _grad(fn, values, torch.float16)
+            assert y.dtype == np.float16 and g.dtype == np.float16, name
+            x = np.array(values, dtype=np.float16).astype(np.float64)
+            np.testing.assert_allclose(y, value(x), rtol=2e-3, atol=2e-3, err_msg=name)
+            np.testing.assert_allclose(g, slope(x), rtol=2e-3, atol=2e-3, err_msg=name)
+
+
+def test_zero_dim_and_empty_tensors():
+    for name, (fn, value, slope) in FORMULAS.items():
+        y, g = _grad(fn, -0.7)
+        assert y.shape == () and g.shape == (), name
+        assert float(y) == pytest.approx(float(value(np.array(-0.7))), rel=1e-12)
+        assert float(g) == pytest.approx(float(slope(np.array(-0.7))), rel=1e-12)
+        y, g = _grad(fn, np.zeros((0, 3)))
+        assert y.shape == (0, 3) and g.shape == (0, 3), name
+
+
 def test_integer_inputs():
     i = torch.tensor([-3, 0, 3])
     for fn in (F.gelu, F.silu, F.elu, F.celu, F.hardswish, F.mish):
