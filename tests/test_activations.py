@@ -15,7 +15,6 @@ import pytest
 import tinygrad_ko as torch
 import tinygrad_ko.nn.functional as F
 from tinygrad_ko import nn
-from tinygrad_ko.kernels.special import erf
 
 _erf = np.vectorize(math.erf, otypes=[np.float64])
 SQRT_2PI = math.sqrt(2 * math.pi)
@@ -323,29 +322,6 @@ def test_a_gelu_mlp_trains_with_smooth_l1():
         opt.step()
     assert loss.dtype == torch.float32
     assert loss.item() < 0.2 * first
-
-
-# ---- the error function ---------------------------------------------------------------------------------
-def _ulps(got, ref, dtype):
-    spacing = np.spacing(np.abs(ref).astype(dtype)).astype(np.float64)
-    return np.abs(got.astype(np.float64) - ref) / np.maximum(spacing, np.finfo(dtype).smallest_subnormal)
-
-
-def test_erf_matches_math_erf():
-    x = np.concatenate([np.linspace(-7, 7, 20001), [0.0, 2.0, -2.0, 6.0, 5.9999, 1.9999999, 1e-300, 5e-324]])
-    assert _ulps(erf(x), _erf(x), np.float64).max() <= 4
-    x32 = x.astype(np.float32)
-    got = erf(x32)
-    assert got.dtype == np.float32
-    assert _ulps(got, _erf(x32.astype(np.float64)), np.float32).max() <= 3
-    assert erf(np.array([np.inf, -np.inf])).tolist() == [1.0, -1.0]
-    assert np.isnan(erf(np.array([np.nan, 3.0])))[0]
-    # 0-d, non-contiguous and float16 arrays
-    assert erf(np.array(3.0)).shape == () and float(erf(np.array(3.0))) == pytest.approx(math.erf(3.0), rel=1e-15)
-    m = np.linspace(-5, 5, 24).reshape(4, 6)
-    np.testing.assert_allclose(erf(m.T), _erf(m.T), rtol=1e-15, atol=1e-16)
-    np.testing.assert_allclose(erf(m[:, ::2]), _erf(m[:, ::2]), rtol=1e-15, atol=1e-16)
-    assert erf(m.astype(np.float16)).dtype == np.float16
 
 
 # ---- normalize ---------------------------------------------------------------------------------------

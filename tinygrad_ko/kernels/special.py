@@ -18,7 +18,7 @@ They fall fast (A's by ~17x a term, B's by ~5x), so the series stop where the re
 precision, and a float32 input uses only the terms float32 can tell apart (and is computed in
 float32). Because they fall faster than the Chebyshev polynomials' own coefficients grow (2**k), the
 truncated series is as well conditioned in powers of s, so it is turned into an ordinary polynomial
-once and evaluated by Horner's rule: two array operations a term. ``tests/test_activations.py``
+once and evaluated by Horner's rule: two array operations a term. ``tests/test_kernels.py``
 checks the result against ``math.erf`` (within 3 units in the last place, float32 and float64).
 """
 
