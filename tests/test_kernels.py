@@ -24,6 +24,7 @@ from tinygrad_ko.kernels import blas as blas_kernels
 from tinygrad_ko.kernels import conv as conv_kernels
 from tinygrad_ko.kernels import dense as dense_kernels
 from tinygrad_ko.kernels import pool as pool_kernels
+from tinygrad_ko.kernels import special as special_kernels
 from tinygrad_ko.kernels import threads as thread_kernels
 from tinygrad_ko.nn._conv_functional import _avg_divisor, _conv_padding, _pool_geometry
 from tinygrad_ko.ops.conv import AvgPool2d, Conv2d, MaxPool2d, batch_norm_train
@@ -399,6 +400,30 @@ def test_hot_ops_keep_their_reference_backward_under_create_graph() -> None:
     assert np.isfinite(gx.numpy()).all() and np.abs(gx.numpy()).sum() > 0
 
 
+# ---- erf (GELU's error function): against Python's math.erf --------------------------------------
+def _ulps(got, ref, dtype):
+    spacing = np.spacing(np.abs(ref).astype(dtype)).astype(np.float64)
+    return np.abs(got.astype(np.float64) - ref) / np.maximum(spacing, np.finfo(dtype).smallest_subnormal)
+
+
+def test_erf_kernel_matches_math_erf():
+    erf, _erf = special_kernels.erf, np.vectorize(math.erf, otypes=[np.float64])
+    x = np.concatenate([np.linspace(-7, 7, 20001), [0.0, 2.0, -2.0, 6.0, 5.9999, 1.9999999, 1e-300, 5e-324]])
+    assert _ulps(erf(x), _erf(x), np.float64).max() <= 4
+    x32 = x.astype(np.float32)
+    got = erf(x32)
+    assert got.dtype == np.float32
+    assert _ulps(got, _erf(x32.astype(np.float64)), np.float32).max() <= 3
+    assert erf(np.array([np.inf, -np.inf])).tolist() == [1.0, -1.0]
+    assert np.isnan(erf(np.array([np.nan, 3.0])))[0]
+    # 0-d, non-contiguous and float16 arrays
+    assert erf(np.array(3.0)).shape == () and float(erf(np.array(3.0))) == pytest.approx(math.erf(3.0), rel=1e-15)
+    m = np.linspace(-5, 5, 24).reshape(4, 6)
+    np.testing.assert_allclose(erf(m.T), _erf(m.T), rtol=1e-15, atol=1e-16)
+    np.testing.assert_allclose(erf(m[:, ::2]), _erf(m[:, ::2]), rtol=1e-15, atol=1e-16)
+    assert erf(m.astype(np.float16)).dtype == np.float16
+
+
 KERNEL_TESTS = {
     "conv2d_forward": [test_conv2d_kernels_match_reference, test_conv2d_kernel_settings_match_reference],
     "conv2d_backward": [test_conv2d_kernels_match_reference, test_conv2d_kernel_settings_match_reference],
@@ -417,6 +442,7 @@ KERNEL_TESTS = {
     "linear_backward": [test_linear_backward_kernel_matches_reference],
     "relu_backward": [test_relu_backward_kernel_matches_reference],
     "cross_entropy_backward": [test_cross_entropy_backward_kernel_matches_reference],
+    "erf": [test_erf_kernel_matches_math_erf],
 }
 
 

@@ -41,6 +41,12 @@ def test_python_scalars_do_not_promote_float32():
     assert (x + tg.zeros(3, dtype=tg.float64)).dtype == tg.float64
 
 
+def test_dtype_float64_keeps_python_floats_exact():
+    """tensor([0.1], dtype=float64) is the float64 nearest 0.1, not 0.1 rounded to float32 first."""
+    assert tg.tensor([0.1, 1e300], dtype=tg.float64).tolist() == [0.1, 1e300]
+    assert tg.tensor(0.1, dtype=tg.float64).item() == 0.1
+
+
 def test_numpy_float_scalars_keep_their_dtype_like_pytorch():
     # (dtypes PyTorch 2.13 gives for the same data)
     assert tg.tensor(np.float64(1.5)).dtype == tg.float64

@@ -80,7 +80,7 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False, device: An
         if arr.dtype.kind == "f":
             # Python floats are float32 (the default dtype); NumPy float scalars keep their own
             # type, and in a list they promote with it, as in PyTorch (np.float64 -> float64)
-            if arr.dtype != FLOAT32 and not isinstance(data, np.generic):
+            if dtype is None and arr.dtype != FLOAT32 and not isinstance(data, np.generic):  # (a dtype= casts once)
                 arr = arr.astype(_list_float_dtype(data))
         elif arr.dtype.kind in "iu" and not isinstance(data, np.generic):
             arr = arr.astype(INT64)

@@ -1,6 +1,7 @@
 """Neural-network building blocks, shaped like ``torch.nn``: ``from tinygrad_ko import nn``."""
 
 from . import functional, init
+from .activation import CELU, ELU, GELU, Hardswish, Hardtanh, Mish, ReLU6, SiLU, Softsign
 from .conv import AdaptiveAvgPool2d, AvgPool2d, Conv2d, MaxPool2d
 from .layers import (
     Dropout,
@@ -19,7 +20,7 @@ from .layers import (
     Tanh,
     Unflatten,
 )
-from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
+from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, KLDivLoss, L1Loss, MSELoss, NLLLoss, SmoothL1Loss
 from .module import Module
 from .normalization import BatchNorm1d, BatchNorm2d
 from .parameter import Parameter
@@ -56,4 +57,15 @@ __all__ = [
     "NLLLoss",
     "BCELoss",
     "BCEWithLogitsLoss",
+    "GELU",
+    "SiLU",
+    "ELU",
+    "CELU",
+    "Hardtanh",
+    "ReLU6",
+    "Hardswish",
+    "Mish",
+    "Softsign",
+    "SmoothL1Loss",
+    "KLDivLoss",
 ]

@@ -8,6 +8,7 @@ arguments and raise errors that name the shapes and dtypes involved.
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any
 
@@ -15,7 +16,8 @@ import numpy as np
 
 from ..api.creation import as_tensor, where
 from ..api.creation import pad as pad  # F.pad, the same function as tinygrad_ko.pad
-from ..api.rules import not_implemented
+from ..api.rules import not_implemented, reduce_axes
+from ..ops import activation as _act_ops
 from ..ops import loss as _loss_ops
 from ..ops.tuned import TunedCrossEntropy, TunedLinear
 from ..random import default_generator
@@ -484,3 +486,229 @@ def binary_cross_entropy_with_logits(
             )
         pw = pw.astype(input._data.dtype, copy=False)
     return _loss_ops.BinaryCrossEntropyWithLogits.apply(input, target, weight=w, pos_weight=pw, reduction=reduction)
+
+
+# ---- more activations ----------------------------------------------------------------------------
+def _float_input(input: Any, op: str) -> Tensor:
+    """The checks PyTorch's activation kernels make: a Tensor, of a floating point dtype."""
+    _check_tensor(input, "input", op)
+    if input._data.dtype.kind != "f":
+        raise NotImplementedError(
+            f'"{op}" not implemented for {input.dtype}: it needs a floating point input (convert with .float())'
+        )
+    return input
+
+
+def _apply(input: Tensor, fn: Any, inplace: bool) -> Tensor:
+    """``fn(input)``, or with ``inplace=True`` written into ``input``, which then carries the op's
+    grad_fn (as PyTorch's ``F.elu(x, inplace=True)``: a leaf that requires grad is refused)."""
+    if not inplace:
+        return fn(input)
+    if input._check_inplace(None):  # recorded: the op runs on an alias holding the old values
+        result = fn(wrap(input._data.copy(), input.requires_grad, input.grad_fn))
+        input._write(result._data)
+        input.grad_fn = result.grad_fn
+        return input
+    input._write(fn(input)._data)
+    return input
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """GELU(x) = x * Phi(x), Phi the standard normal CDF; ``approximate='tanh'`` uses
+    0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x**3)))."""
+    if not isinstance(approximate, str):
+        raise TypeError(f"gelu(): argument 'approximate' must be str, not {type(approximate).__name__}")
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError(f"approximate argument must be either none or tanh. (gelu got {approximate!r})")
+    x = _float_input(input, "gelu")
+    return (_act_ops.Gelu if approximate == "none" else _act_ops.GeluTanh).apply(x)
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """SiLU (swish): x * sigmoid(x)."""
+    return _apply(_float_input(input, "silu"), _act_ops.Silu.apply, inplace)
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    """Mish: x * tanh(softplus(x))."""
+    return _apply(_float_input(input, "mish"), _act_ops.Mish.apply, inplace)
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """ELU: x for x > 0, alpha * (exp(x) - 1) otherwise."""
+    a = float(alpha)
+    return _apply(_float_input(input, "elu"), lambda x: _act_ops.Elu.apply(x, alpha=a), inplace)
+
+
+def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    return elu(input, alpha, inplace=True)
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """CELU: max(0, x) + min(0, alpha * (exp(x / alpha) - 1))."""
+    a = float(alpha)
+    if a == 0.0:
+        raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU")
+    return _apply(_float_input(input, "celu"), lambda x: _act_ops.Celu.apply(x, alpha=a, input_scale=1.0 / a), inplace)
+
+
+def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    return celu(input, alpha, inplace=True)
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
+    """clamp(x, min_val, max_val) with slope 0 at the ends; integer tensors stay integer."""
+    _check_tensor(input, "input", "hardtanh")
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    kind = input._data.dtype.kind
+    if kind == "b":
+        raise NotImplementedError('"hardtanh" not implemented for torch.bool')
+    if kind != "f":  # PyTorch casts the bounds to the integer type (truncating)
+        min_val, max_val = int(min_val), int(max_val)
+    return _apply(input, lambda x: _act_ops.Hardtanh.apply(x, min_val=min_val, max_val=max_val), inplace)
+
+
+def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    return hardtanh(input, min_val, max_val, inplace=True)
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    """min(max(0, x), 6): ``hardtanh(x, 0, 6)``, as in PyTorch (slope 0 at 0 and at 6)."""
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * relu6(x + 3) / 6."""
+    return _apply(_float_input(input, "hardswish"), _act_ops.Hardswish.apply, inplace)
+
+
+def softsign(input: Tensor) -> Tensor:
+    """x / (1 + |x|); integer tensors give float32, as in PyTorch."""
+    _check_tensor(input, "input", "softsign")
+    return _act_ops.Softsign.apply(input._as_float())
+
+
+# ---- normalize -----------------------------------------------------------------------------------
+def _vector_norm(x: Tensor, p: float, axes: tuple[int, ...] | None) -> Tensor:
+    """The p-norm over ``axes`` (kept as size-1 dims). Where it is 0 the gradient is 0, not the
+    0 * inf = NaN that the power's slope would give there (PyTorch's norm gives 0 too)."""
+    a = x.abs()
+    if p == math.inf:
+        return a.amax(axes, keepdim=True)
+    if p == -math.inf:
+        return a.amin(axes, keepdim=True)
+    if p == 0:  # the number of nonzero elements: piecewise constant, no gradient
+        return wrap(np.asarray((x._data != 0).sum(axis=axes, keepdims=True), dtype=x._data.dtype))
+    if p == 2:
+        s = x * x
+    elif p < 1 and (a._data == 0).any():  # |x|**p has an infinite slope at 0 for p < 1
+        zero = a._data == 0
+        s = where(zero, 0.0, where(zero, 1.0, a) ** p)
+    else:
+        s = a**p
+    s = s.sum(axes, keepdim=True)
+    zero = s._data == 0
+    if zero.any():
+        return where(zero, 0.0, where(zero, 1.0, s) ** (1.0 / p))
+    return s.sqrt() if p == 2 else s ** (1.0 / p)
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: Any = 1, eps: float = 1e-12, out: Tensor | None = None) -> Tensor:
+    """``input / max(||input||_p, eps)``, the norm taken over ``dim`` (an int or a tuple of ints)."""
+    _check_tensor(input, "input", "normalize")
+    if input._data.dtype.kind != "f":
+        raise RuntimeError(
+            f"normalize: expected a floating point input, got {input.dtype} (linalg.vector_norm needs floats)"
+        )
+    axes = reduce_axes(dim, input._data.ndim)
+    result = input / _vector_norm(input, float(p), axes).clamp(min=eps)
+    if out is not None:
+        out.copy_(result.detach())
+        return out
+    return result
+
+
+# ---- smooth L1 and KL divergence -----------------------------------------------------------------
+def _float_loss_inputs(input: Any, target: Any, op: str) -> Tensor:
+    _check_tensor(input, "input", op)
+    target = _as_target(target, input)
+    if input._data.dtype.kind != "f" or target._data.dtype.kind != "f":
+        raise RuntimeError(f"{op}: expected floating point input and target, got {input.dtype} and {target.dtype}")
+    return target
+
+
+def smooth_l1_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average: Any = None,
+    reduce: Any = None,
+    reduction: str = "mean",
+    beta: float = 1.0,
+) -> Tensor:
+    """0.5 d**2 / beta where |d| < beta, |d| - 0.5 beta elsewhere (d = input - target): squared
+    near 0, absolute beyond ``beta``; ``beta=0`` is ``l1_loss``."""
+    op = "smooth_l1_loss"
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction, op)
+    target = _float_loss_inputs(input, target, op)
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    _warn_shape(input, target, op)
+    if beta == 0:
+        return _reduce((input - target).abs(), reduction)
+    d = input - target
+    ad = d.abs()
+    return _reduce(where(ad < beta, d * d * (0.5 / beta), ad - 0.5 * beta), reduction)
+
+
+_KL_REDUCTIONS = ("mean", "batchmean", "sum", "none")
+_KL_MEAN_WARNING = (
+    "reduction: 'mean' divides the total loss by both the batch size and the support size."
+    "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
+    "'mean' will be changed to behave the same as 'batchmean' in the next major release."
+)
+
+
+def kl_div(
+    input: Tensor,
+    target: Tensor,
+    size_average: Any = None,
+    reduce: Any = None,
+    reduction: str = "mean",
+    log_target: bool = False,
+) -> Tensor:
+    """KL(target || input) pointwise: target * (log(target) - input), ``input`` being
+    log-probabilities, with 0 where target is 0 (0 log 0 = 0); ``log_target=True`` takes
+    log-probabilities as target: exp(target) * (target - input).
+
+    'batchmean' divides the sum by the batch size (input.size(0)), the KL divergence of the
+    distributions; 'mean' divides by the number of elements and warns, as PyTorch does.
+    """
+    op = "kl_div"
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_reduction(size_average, reduce, reduction)
+    elif reduction == "mean":
+        warnings.warn(_KL_MEAN_WARNING, stacklevel=2)
+    if reduction not in _KL_REDUCTIONS:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    _check_tensor(input, "input", op)
+    _check_tensor(target, "target", op)
+    if input._data.dtype.kind != "f" or target._data.dtype.kind != "f":
+        raise RuntimeError(
+            f"kl_div: Integral inputs not supported. (got {input.dtype} input and {target.dtype} target)"
+        )
+    if log_target:
+        loss = target.exp() * (target - input)
+    else:
+        # 0 * log(0) = 0: where the target is 0 take log(1) instead, which also sends no gradient
+        # through the log there
+        zero = target._data == 0
+        safe = where(zero, 1.0, target) if zero.any() else target
+        with np.errstate(invalid="ignore"):  # a negative target gives NaN, silently, as in PyTorch
+            t_log_t = safe * safe.log()
+        loss = t_log_t - target * input
+    if reduction == "batchmean":
+        total = loss.sum()
+        return total / input._data.shape[0] if input._data.ndim else total
+    return _reduce(loss, reduction)

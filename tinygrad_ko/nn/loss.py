@@ -111,3 +111,33 @@ class BCEWithLogitsLoss(_Loss):
         return functional.binary_cross_entropy_with_logits(
             input, target, weight=self.weight, reduction=self.reduction, pos_weight=self.pos_weight
         )
+
+
+class SmoothL1Loss(_Loss):
+    """Squared error below ``beta``, absolute error above it (see ``functional.smooth_l1_loss``)."""
+
+    def __init__(
+        self, size_average: Any = None, reduce: Any = None, reduction: str = "mean", beta: float = 1.0
+    ) -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.beta = beta
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return functional.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
+
+
+class KLDivLoss(Module):
+    """KL divergence of the target from log-probabilities ``input`` (see ``functional.kl_div``):
+    use ``reduction='batchmean'`` for the KL divergence itself; 'mean' (the default) warns."""
+
+    def __init__(
+        self, size_average: Any = None, reduce: Any = None, reduction: str = "mean", log_target: bool = False
+    ) -> None:
+        super().__init__()
+        self.reduction = functional._legacy_reduction(size_average, reduce, reduction)
+        if self.reduction not in functional._KL_REDUCTIONS:
+            raise ValueError(f"{self.reduction} is not a valid value for reduction")
+        self.log_target = log_target
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return functional.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
