@@ -1,7 +1,7 @@
 """Neural-network building blocks, shaped like ``torch.nn``: ``from tinygrad_ko import nn``."""
 
 from . import functional, init
-from .conv import AdaptiveAvgPool2d, AvgPool2d, Conv2d, MaxPool2d
+from .conv import AdaptiveAvgPool2d, AvgPool2d, Conv1d, Conv2d, ConvTranspose2d, MaxPool2d
 from .layers import (
     Dropout,
     Dropout2d,
@@ -43,7 +43,9 @@ __all__ = [
     "Dropout",
     "Sequential",
     "ModuleList",
+    "Conv1d",
     "Conv2d",
+    "ConvTranspose2d",
     "MaxPool2d",
     "AvgPool2d",
     "AdaptiveAvgPool2d",
