@@ -21,8 +21,9 @@ from .layers import (
 )
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .module import Module
-from .normalization import BatchNorm1d, BatchNorm2d
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .parameter import Parameter
+from .sparse import Embedding
 
 __all__ = [
     "functional",
@@ -51,6 +52,8 @@ __all__ = [
     "AdaptiveAvgPool2d",
     "BatchNorm1d",
     "BatchNorm2d",
+    "LayerNorm",
+    "Embedding",
     "Dropout2d",
     "MSELoss",
     "L1Loss",

@@ -29,6 +29,7 @@ from ._conv_functional import (
     dropout2d,
     max_pool2d,
 )
+from ._more_functional import embedding, layer_norm, scaled_dot_product_attention
 
 _REDUCTIONS = ("mean", "sum", "none")
 _INT64 = np.dtype(np.int64)
