@@ -22,6 +22,7 @@ from tinygrad_ko.kernels import alloc as alloc_kernels
 from tinygrad_ko.kernels import batchnorm as batchnorm_kernels
 from tinygrad_ko.kernels import blas as blas_kernels
 from tinygrad_ko.kernels import conv as conv_kernels
+from tinygrad_ko.kernels import conv_transpose as conv_transpose_kernels
 from tinygrad_ko.kernels import dense as dense_kernels
 from tinygrad_ko.kernels import pool as pool_kernels
 from tinygrad_ko.kernels import special as special_kernels
@@ -104,6 +105,34 @@ def test_conv2d_kernels_match_reference(case, bias):
         alone = conv_kernels.conv2d_backward(grad, saved, geom, *needs)
         np.testing.assert_allclose(alone[which], expected_grads[which], rtol=1e-10, atol=1e-12)
         assert all(alone[i] is None for i in range(3) if i != which)
+
+
+CONV_T_CASES = [
+    # x shape, w shape (C, O/G, kh, kw), stride, padding, dilation, groups, output_padding
+    ((2, 4, 5, 5), (4, 3, 3, 3), (1, 1), (0, 0), (1, 1), 1, (0, 0)),
+    ((2, 4, 4, 5), (4, 3, 3, 2), (2, 3), (1, 0), (1, 2), 1, (1, 2)),
+    ((1, 4, 3, 3), (4, 2, 2, 2), (2, 2), (1, 1), (2, 1), 2, (1, 0)),
+    ((2, 2, 3, 3), (2, 2, 3, 3), (1, 1), (1, 1), (2, 2), 1, (1, 1)),  # output_padding >= stride
+]
+
+
+@pytest.mark.parametrize("case", CONV_T_CASES)
+def test_conv_transpose2d_kernel_matches_reference(case):
+    """The transposed convolution is the input gradient of the reading path's Conv2d."""
+    xs, ws, stride, padding, dilation, groups, out_pad = case
+    rng = _rng(len(str(case)))
+    x, w, b = rng.standard_normal(xs), rng.standard_normal(ws), rng.standard_normal(ws[1] * groups)
+    out_hw = tuple(
+        (xs[2 + i] - 1) * stride[i] - 2 * padding[i] + dilation[i] * (ws[2 + i] - 1) + out_pad[i] + 1 for i in (0, 1)
+    )
+    got = conv_transpose_kernels.conv_transpose2d_forward(x, w, b, stride, padding, dilation, groups, out_hw)
+    y = _leaf(np.zeros((xs[0], ws[1] * groups, *out_hw)))
+    pads = (padding[0], padding[0], padding[1], padding[1])
+    down = Conv2d.apply(y, tg.from_numpy(w), stride=stride, padding=pads, dilation=dilation, groups=groups)
+    seed = np.zeros(down.shape)  # output_padding >= stride: the conv has a row/column more
+    seed[:, :, : xs[2], : xs[3]] = x
+    (gy,) = tg.autograd.grad(down, [y], grad_outputs=tg.from_numpy(seed))
+    np.testing.assert_allclose(got, gy.numpy() + b.reshape(1, -1, 1, 1), rtol=1e-10, atol=1e-12)
 
 
 def test_conv2d_dead_taps_and_layouts_are_taken():
@@ -427,6 +456,7 @@ def test_erf_kernel_matches_math_erf():
 KERNEL_TESTS = {
     "conv2d_forward": [test_conv2d_kernels_match_reference, test_conv2d_kernel_settings_match_reference],
     "conv2d_backward": [test_conv2d_kernels_match_reference, test_conv2d_kernel_settings_match_reference],
+    "conv_transpose2d_forward": [test_conv_transpose2d_kernel_matches_reference],
     "max_pool2d_forward": [test_max_pool2d_kernels_match_reference, test_max_pool2d_fast_paths_are_taken],
     "max_pool2d_backward": [test_max_pool2d_kernels_match_reference],
     "avg_pool2d_forward": [test_avg_pool2d_kernels_match_reference],

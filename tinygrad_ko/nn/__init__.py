@@ -2,7 +2,7 @@
 
 from . import functional, init
 from .activation import CELU, ELU, GELU, Hardswish, Hardtanh, Mish, ReLU6, SiLU, Softsign
-from .conv import AdaptiveAvgPool2d, AvgPool2d, Conv2d, MaxPool2d
+from .conv import AdaptiveAvgPool2d, AvgPool2d, Conv1d, Conv2d, ConvTranspose2d, MaxPool2d
 from .layers import (
     Dropout,
     Dropout2d,
@@ -22,8 +22,9 @@ from .layers import (
 )
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, KLDivLoss, L1Loss, MSELoss, NLLLoss, SmoothL1Loss
 from .module import Module
-from .normalization import BatchNorm1d, BatchNorm2d
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .parameter import Parameter
+from .sparse import Embedding
 
 __all__ = [
     "functional",
@@ -44,12 +45,16 @@ __all__ = [
     "Dropout",
     "Sequential",
     "ModuleList",
+    "Conv1d",
     "Conv2d",
+    "ConvTranspose2d",
     "MaxPool2d",
     "AvgPool2d",
     "AdaptiveAvgPool2d",
     "BatchNorm1d",
     "BatchNorm2d",
+    "LayerNorm",
+    "Embedding",
     "Dropout2d",
     "MSELoss",
     "L1Loss",

@@ -1,11 +1,12 @@
 """``nn.functional``'s convolution, pooling, batch norm and channel dropout: argument handling.
 
 These wrappers parse PyTorch's arguments (ints or pairs, ``padding='same'``/``'valid'``, unbatched
-3-D input, ceil mode), check shapes and dtypes with errors that name them, and work out the
+input, ceil mode), check shapes and dtypes with errors that name them, and work out the
 geometry (padding as (top, bottom, left, right), output size, average-pool divisors) that the ops
 take. The ops are the tuned ones of ``tinygrad_ko.ops.tuned``; the ``*_with`` forms take the op as
 an argument, so the reading path's reference ops (``tinygrad_ko.ops.conv``) run behind the same
-argument handling.
+argument handling. conv1d is conv2d on a one-pixel-high image; conv_transpose2d is conv2d's input
+gradient (``tinygrad_ko.ops.conv_transpose``).
 """
 
 from __future__ import annotations
@@ -17,12 +18,15 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.grad_mode import state as grad_mode
+from ..ops.conv_transpose import ConvTranspose2d, transposed_output_size
 from ..ops.tuned import TunedAvgPool2d, TunedBatchNorm, TunedConv2d, TunedMaxPool2d
 from ..random import default_generator
 from ..tensor import Tensor, wrap
 
 __all__ = [
+    "conv1d",
     "conv2d",
+    "conv_transpose2d",
     "conv2d_with",
     "max_pool2d",
     "max_pool2d_with",
@@ -52,35 +56,95 @@ def _check_float(x: Any, op: str) -> None:
         raise RuntimeError(f"{op}: expected a floating point input, got {x.dtype} of shape {_shape(x._data)}")
 
 
-def _is_unbatched(x: Any, op: str) -> bool:
-    """True when ``x`` is a 3-D unbatched (C, H, W) input; raises on any rank other than 3 or 4."""
+def _is_unbatched(x: Any, op: str, spatial: int = 2) -> bool:
+    """True when ``x`` is an unbatched (C, *spatial) input; raises on any rank but spatial + 1 or + 2."""
     nd = x._data.ndim
-    if nd == 4:
+    if nd == spatial + 2:
         return False
-    if nd == 3:
+    if nd == spatial + 1:
         return True
     raise RuntimeError(
-        f"Expected 3D (unbatched) or 4D (batched) input to {op}, but got input of size: {_shape(x._data)}"
+        f"Expected {spatial + 1}D (unbatched) or {spatial + 2}D (batched) input to {op}, "
+        f"but got input of size: {_shape(x._data)}"
     )
 
 
+def _ntuple(value: Any, n: int, what: str) -> tuple[int, ...]:
+    """An int or a sequence of ``n`` ints -> ``n`` ints, with PyTorch's error for other lengths."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != n:
+            raise RuntimeError(
+                f"expected {what} to be a single integer value or a list of {n} values to match the "
+                f"convolution dimensions, but got {what}={list(value)}"
+            )
+        return tuple(int(v) for v in value)
+    return (int(value),) * n
+
+
 def _conv_padding(
-    padding: Any, kernel: tuple[int, int], dilation: tuple[int, int], stride: tuple[int, int]
+    padding: Any, kernel: tuple[int, int], dilation: tuple[int, int], stride: tuple[int, int], op: str = "conv2d"
 ) -> tuple[int, int, int, int]:
     if isinstance(padding, str):
         if padding == "valid":
             return (0, 0, 0, 0)
         if padding == "same":
             if stride != (1, 1):
-                raise ValueError("conv2d: padding='same' is not supported for strided convolutions")
+                raise ValueError(f"{op}: padding='same' is not supported for strided convolutions")
             # total padding d*(k-1); the odd one out goes to the bottom/right, like PyTorch
             th, tw = dilation[0] * (kernel[0] - 1), dilation[1] * (kernel[1] - 1)
             return (th // 2, th - th // 2, tw // 2, tw - tw // 2)
-        raise ValueError(f"conv2d: invalid padding string {padding!r}, expected 'valid' or 'same'")
-    ph, pw = _pair(padding, "padding", "conv2d")
+        raise ValueError(f"{op}: invalid padding string {padding!r}, expected 'valid' or 'same'")
+    ph, pw = _pair(padding, "padding", op)
     if ph < 0 or pw < 0:
-        raise ValueError(f"conv2d: negative padding is not supported, got {(ph, pw)}")
+        raise ValueError(f"{op}: negative padding is not supported, got {(ph, pw)}")
     return (ph, ph, pw, pw)
+
+
+def _check_conv_operands(op: str, input: Any, weight: Any, bias: Any, groups: int, transposed: bool = False) -> None:
+    """Ranks, dtypes, groups, channels and bias of a convolution of the batched ``input``, in
+    PyTorch's words. The weight is (out, in/groups, *kernel), or (in, out/groups, *kernel)
+    when ``transposed``."""
+    x, w = input._data, weight._data
+    spatial = x.ndim - 2
+    if w.ndim != x.ndim:
+        layout = "in_channels, out_channels/groups" if transposed else "out_channels, in_channels/groups"
+        kernel = {1: "kW", 2: "kH, kW"}.get(spatial, "*kernel")
+        raise RuntimeError(f"{op}: expected a {x.ndim}-D weight ({layout}, {kernel}), got weight of size {_shape(w)}")
+    if x.dtype != w.dtype or (bias is not None and bias._data.dtype != x.dtype):
+        bdt = f", bias {bias.dtype}" if bias is not None else ""
+        raise RuntimeError(f"{op}: input ({input.dtype}), weight ({weight.dtype}){bdt} must have the same dtype")
+    _check_float(input, op)
+    if groups < 1 or w.shape[0] % groups:
+        raise RuntimeError(
+            f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "
+            f"but got weight of size {_shape(w)} instead"
+        )
+    given = "transposed=1" if transposed else f"groups={groups}"
+    in_channels = w.shape[0] if transposed else w.shape[1] * groups
+    if x.shape[1] != in_channels:
+        raise RuntimeError(
+            f"Given {given}, weight of size {_shape(w)}, expected input{_shape(x)} to have "
+            f"{in_channels} channels, but got {x.shape[1]} channels instead"
+        )
+    out_channels = w.shape[1] * groups if transposed else w.shape[0]
+    if bias is not None and bias._data.shape != (out_channels,):
+        raise RuntimeError(
+            f"Given {'transposed=1, ' if transposed else ''}weight of size {_shape(w)}, expected bias to be "
+            f"1-dimensional with {out_channels} elements, but got bias of size {_shape(bias._data)} instead"
+        )
+
+
+def _check_kernel_fits(op: str, x: np.ndarray, w: np.ndarray, pads: tuple, dilation: tuple) -> None:
+    """The dilated kernel must fit in the padded input (pads: (before, after) per spatial dim)."""
+    spatial = x.ndim - 2
+    padded = [x.shape[2 + i] + pads[2 * i] + pads[2 * i + 1] for i in range(spatial)]
+    extent = [dilation[i] * (w.shape[2 + i] - 1) + 1 for i in range(spatial)]
+    if any(p < e for p, e in zip(padded, extent)):
+        raise RuntimeError(
+            f"{op}: calculated padded input size per channel: ({' x '.join(map(str, padded))}). Kernel size: "
+            f"({' x '.join(map(str, extent))}). Kernel size can't be greater than actual input size "
+            f"(input {_shape(x)}, weight {_shape(w)}, padding {pads[::2]}, dilation {dilation})"
+        )
 
 
 def conv2d(
@@ -110,45 +174,103 @@ def conv2d_with(
     unbatched = _is_unbatched(input, "conv2d")
     if unbatched:
         input = input.unsqueeze(0)
-    x, w = input._data, weight._data
-    if w.ndim != 4:
-        raise RuntimeError(
-            f"conv2d: expected a 4-D weight (out_channels, in_channels/groups, kH, kW), got weight of size {_shape(w)}"
-        )
-    if x.dtype != w.dtype or (bias is not None and bias._data.dtype != x.dtype):
-        bdt = f", bias {bias.dtype}" if bias is not None else ""
-        raise RuntimeError(f"conv2d: input ({input.dtype}), weight ({weight.dtype}){bdt} must have the same dtype")
-    _check_float(input, "conv2d")
-    o, cg, kh, kw = w.shape
-    if groups < 1 or o % groups:
-        raise RuntimeError(
-            f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "
-            f"but got weight of size {_shape(w)} instead"
-        )
-    if x.shape[1] != cg * groups:
-        raise RuntimeError(
-            f"Given groups={groups}, weight of size {_shape(w)}, expected input{_shape(x)} to have "
-            f"{cg * groups} channels, but got {x.shape[1]} channels instead"
-        )
-    if bias is not None and bias._data.shape != (o,):
-        raise RuntimeError(
-            f"conv2d: expected bias of shape [{o}] for weight of size {_shape(w)}, got {_shape(bias._data)}"
-        )
+    _check_conv_operands("conv2d", input, weight, bias, groups)
     st = _pair(stride, "stride", "conv2d")
     dl = _pair(dilation, "dilation", "conv2d")
     if min(st) < 1 or min(dl) < 1:
         raise ValueError(f"conv2d: stride {st} and dilation {dl} must be positive")
-    pads = _conv_padding(padding, (kh, kw), dl, st)
-    hp, wp = x.shape[2] + pads[0] + pads[1], x.shape[3] + pads[2] + pads[3]
-    eh, ew = dl[0] * (kh - 1) + 1, dl[1] * (kw - 1) + 1
-    if hp < eh or wp < ew:
-        raise RuntimeError(
-            f"conv2d: calculated padded input size per channel: ({hp} x {wp}). Kernel size: "
-            f"({eh} x {ew}). Kernel size can't be greater than actual input size "
-            f"(input {_shape(x)}, weight {_shape(w)}, padding {pads[::2]}, dilation {dl})"
-        )
+    pads = _conv_padding(padding, weight._data.shape[2:], dl, st)
+    _check_kernel_fits("conv2d", input._data, weight._data, pads, dl)
     args = (input, weight) if bias is None else (input, weight, bias)
     out = op.apply(*args, stride=st, padding=pads, dilation=dl, groups=groups)
+    return out.squeeze(0) if unbatched else out
+
+
+def conv1d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> Tensor:
+    """1-D convolution over an (N, C, L) (or unbatched (C, L)) input, like ``torch.nn.functional.conv1d``.
+
+    It is the 2-D convolution of a one-pixel-high image: input (N, C, 1, L), weight (O, C/G, 1, k).
+    ``padding`` is an int, a 1-element sequence, ``"valid"`` or ``"same"`` (stride 1 only).
+    """
+    unbatched = _is_unbatched(input, "conv1d", spatial=1)
+    if unbatched:
+        input = input.unsqueeze(0)
+    _check_conv_operands("conv1d", input, weight, bias, groups)
+    (st,), (dl,) = _ntuple(stride, 1, "stride"), _ntuple(dilation, 1, "dilation")
+    if st < 1 or dl < 1:
+        raise ValueError(f"conv1d: stride ({st}) and dilation ({dl}) must be positive")
+    if isinstance(padding, str):
+        pads = _conv_padding(padding, (1, weight._data.shape[2]), (1, dl), (1, st), "conv1d")
+    else:
+        (p,) = _ntuple(padding, 1, "padding")
+        if p < 0:
+            raise ValueError(f"conv1d: negative padding is not supported, got {p}")
+        pads = (0, 0, p, p)
+    _check_kernel_fits("conv1d", input._data, weight._data, pads[2:], (dl,))
+    args = (input.unsqueeze(2), weight.unsqueeze(2)) + (() if bias is None else (bias,))
+    out = TunedConv2d.apply(*args, stride=(1, st), padding=pads, dilation=(1, dl), groups=groups).squeeze(2)
+    return out.squeeze(0) if unbatched else out
+
+
+def conv_transpose2d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    output_padding: Any = 0,
+    groups: int = 1,
+    dilation: Any = 1,
+) -> Tensor:
+    """2-D transposed convolution ("deconvolution"), like ``torch.nn.functional.conv_transpose2d``.
+
+    weight is (in_channels, out_channels/groups, kH, kW); the output size is
+    ``(H - 1) * stride - 2 * padding + dilation * (kH - 1) + output_padding + 1`` (and so for W).
+    It computes the gradient of ``conv2d(y, weight, None, stride, padding, dilation, groups)``
+    with respect to y (see ``tinygrad_ko.ops.conv_transpose``).
+    """
+    op = "conv_transpose2d"
+    unbatched = _is_unbatched(input, op)
+    if unbatched:
+        input = input.unsqueeze(0)
+    if isinstance(padding, str):
+        raise TypeError(f"{op}(): argument 'padding' must be tuple of ints, not str")
+    _check_conv_operands(op, input, weight, bias, groups, transposed=True)
+    st, pd = _pair(stride, "stride", op), _pair(padding, "padding", op)
+    opad, dl = _pair(output_padding, "output_padding", op), _pair(dilation, "dilation", op)
+    if min(st) < 1:
+        raise RuntimeError(f"{op}: non-positive stride is not supported, got stride={st}")
+    if min(dl) < 1:
+        raise RuntimeError(f"{op}: dilation should be greater than zero, got dilation={dl}")
+    if min(pd) < 0:
+        raise RuntimeError(f"{op}: negative padding is not supported, got padding={pd}")
+    if min(opad) < 0 or any(p >= max(s, d) for p, s, d in zip(opad, st, dl)):
+        raise RuntimeError(
+            "output padding must be smaller than either stride or dilation, but got "
+            f"output_padding_height: {opad[0]} output_padding_width: {opad[1]} stride_height: {st[0]} "
+            f"stride_width: {st[1]} dilation_height: {dl[0]} dilation_width: {dl[1]}"
+        )
+    x, w = input._data, weight._data
+    if x.shape[2] == 0 or x.shape[3] == 0:
+        raise RuntimeError(
+            f"{op}: Only zero batch or zero channel inputs are supported, but got input shape: {_shape(x)}"
+        )
+    out_hw = tuple(transposed_output_size(x.shape[2 + i], w.shape[2 + i], st[i], pd[i], dl[i], opad[i]) for i in (0, 1))
+    if min(out_hw) < 1:
+        raise RuntimeError(
+            f"{op}: the output size ({out_hw[0]} x {out_hw[1]}) is too small: input {_shape(x)}, weight "
+            f"{_shape(w)}, stride {st}, padding {pd}, dilation {dl}, output_padding {opad}"
+        )
+    args = (input, weight) if bias is None else (input, weight, bias)
+    out = ConvTranspose2d.apply(*args, stride=st, padding=pd, dilation=dl, groups=groups, out_hw=out_hw)
     return out.squeeze(0) if unbatched else out
 
 

@@ -22,7 +22,17 @@ from ..ops import loss as _loss_ops
 from ..ops.tuned import TunedCrossEntropy, TunedLinear
 from ..random import default_generator
 from ..tensor import Tensor, wrap
-from ._conv_functional import adaptive_avg_pool2d, avg_pool2d, batch_norm, conv2d, dropout2d, max_pool2d
+from ._conv_functional import (
+    adaptive_avg_pool2d,
+    avg_pool2d,
+    batch_norm,
+    conv1d,
+    conv2d,
+    conv_transpose2d,
+    dropout2d,
+    max_pool2d,
+)
+from ._more_functional import embedding, layer_norm, scaled_dot_product_attention
 
 _REDUCTIONS = ("mean", "sum", "none")
 _INT64 = np.dtype(np.int64)

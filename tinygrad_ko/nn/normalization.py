@@ -1,4 +1,4 @@
-"""Batch normalisation (BatchNorm1d, BatchNorm2d); Dropout2d, re-exported here, is in ``layers``.
+"""Batch normalisation (BatchNorm1d, BatchNorm2d) and LayerNorm; Dropout2d, re-exported here, is in ``layers``.
 
 BatchNorm follows PyTorch: in training it normalises with the batch mean and the *biased* batch
 variance and updates ``running_mean``/``running_var`` with ``momentum`` and the *unbiased*
@@ -20,7 +20,7 @@ from .layers import Dropout2d as Dropout2d
 from .module import Module
 from .parameter import Parameter
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "Dropout2d"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "Dropout2d"]
 
 
 class _BatchNorm(Module):
@@ -122,3 +122,54 @@ class BatchNorm2d(_BatchNorm):
     """Batch norm over (N, C, H, W) input, per channel C."""
 
     _expected_dims = (4,)
+
+
+class LayerNorm(Module):
+    """Layer normalisation over the last dims, ``normalized_shape`` (an int or a shape): each
+    sample normalised by its own mean and *biased* variance over those dims, then scaled by
+    ``weight`` (ones) and shifted by ``bias`` (zeros), both of shape normalized_shape, when
+    ``elementwise_affine`` (``bias=False`` leaves out the shift). The same in training and eval.
+    The function is ``nn.functional.layer_norm``.
+    """
+
+    def __init__(
+        self,
+        normalized_shape: Any,
+        eps: float = 1e-5,
+        elementwise_affine: bool = True,
+        bias: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        if isinstance(normalized_shape, (int, np.integer)):
+            normalized_shape = (normalized_shape,)
+        self.normalized_shape = tuple(int(n) for n in normalized_shape)
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+        np_dtype = dtypes.float32 if dtype is None else dtype
+        if elementwise_affine:
+            self.weight = Parameter(empty(*self.normalized_shape, dtype=np_dtype))
+            if bias:
+                self.bias = Parameter(empty(*self.normalized_shape, dtype=np_dtype))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        if self.elementwise_affine:
+            init.ones_(self.weight)
+            if self.bias is not None:
+                init.zeros_(self.bias)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return functional.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
+            f"bias={self.bias is not None}"
+        )
