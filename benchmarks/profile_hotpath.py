@@ -3,6 +3,7 @@
     python benchmarks/profile_hotpath.py mlp   [--steps 469] [--opt sgd|rmsprop] [--top 30] [--sort tottime]
     python benchmarks/profile_hotpath.py chain [--steps 1000] [--repeat 20]
     python benchmarks/profile_hotpath.py cnn   [--steps 30]
+    python benchmarks/profile_hotpath.py per_sample [--steps 1000]   (DLwPT ch.7, batch 1, dataset[i])
 
 Prints the top functions by own time (tottime) and by cumulative time. NumPy work done by
 operators (``a @ b``, ``a * b``) is not a separate entry: it is counted in the own time of the
@@ -64,6 +65,22 @@ def cnn_workload(steps: int, opt: str):
     return run
 
 
+def per_sample_workload(steps: int):
+    import bench_per_sample as B
+    import numpy_floor as NF
+
+    imgs, labels = B.synthetic_cifar2(steps, 0)
+    tr = B.TgRun(imgs, labels, NF.init_params(B.SPEC, 0))
+
+    def run() -> None:
+        dataset, step = tr.dataset, tr.step
+        for i in range(steps):
+            img, label = dataset[i]
+            step(img, label)
+
+    return run
+
+
 def chain_workload(steps: int, repeat: int):
     x = tg.ones(1, requires_grad=True)
     seed = tg.ones(1)
@@ -81,7 +98,7 @@ def chain_workload(steps: int, repeat: int):
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("workload", choices=["mlp", "chain", "cnn"])
+    p.add_argument("workload", choices=["mlp", "chain", "cnn", "per_sample"])
     p.add_argument("--steps", type=int, default=None)
     p.add_argument("--repeat", type=int, default=20, help="chain: how many chains")
     p.add_argument("--opt", default="sgd")
@@ -99,6 +116,8 @@ def main() -> int:
         run = mlp_workload(args.steps or 469, args.opt)
     elif args.workload == "cnn":
         run = cnn_workload(args.steps or 30, args.opt)
+    elif args.workload == "per_sample":
+        run = per_sample_workload(args.steps or 1000)
     else:
         run = chain_workload(args.steps or 1000, args.repeat)
     t0, c0 = time.perf_counter(), time.thread_time()

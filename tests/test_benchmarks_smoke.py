@@ -20,6 +20,15 @@ ROOT = Path(__file__).resolve().parents[1]
     "script", ["bench_ops.py", "bench_mlp.py", "bench_cnn.py", "bench_blas.py", "winograd_probe.py"]
 )
 def test_benchmark_quick_mode_runs(script, tmp_path):
+    _run_quick(script, tmp_path)
+
+
+def test_per_sample_benchmark_quick_mode_runs(tmp_path):
+    """bench_per_sample.py makes its own images (no MNIST), so it runs with the fast tests."""
+    _run_quick("bench_per_sample.py", tmp_path)
+
+
+def _run_quick(script, tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     out = tmp_path / "result.json"
     proc = subprocess.run(

@@ -733,6 +733,25 @@ def test_normalize_per_channel_float32():
         Normalize((0.0,), (1.0,))(np.zeros((4, 4), np.float32))
 
 
+def test_to_tensor_and_normalize_on_color_images_sample_and_batch():
+    """CIFAR-shaped HxWxC uint8: C-contiguous CxHxW float32 = x / 255 (a division, like torchvision),
+    the same per sample and per batch; Normalize picks up a replaced mean/std."""
+    xb = np.random.default_rng(1).integers(0, 256, (4, 5, 6, 3), dtype=np.uint8)
+    norm = Normalize((0.4915, 0.4823, 0.4468), (0.2470, 0.2435, 0.2616))
+    tf = Compose([ToTensor(), norm])
+    batch = tf.apply_batch(xb)
+    assert batch.shape == (4, 3, 5, 6) and batch.flags.c_contiguous
+    for i in range(4):
+        t = ToTensor()(xb[i]).numpy()
+        assert t.flags.c_contiguous and t.dtype == np.float32
+        np.testing.assert_array_equal(t, xb[i].transpose(2, 0, 1).astype(np.float32) / np.float32(255))
+        np.testing.assert_array_equal(batch[i], tf(xb[i]).numpy())
+    norm.mean = np.array([0.0, 0.0, 0.0])
+    norm.std = np.array([1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(tf(xb[0]).numpy(), ToTensor()(xb[0]).numpy())
+    assert ToTensor()(np.ones((2, 2, 3), np.bool_)).numpy().flags.c_contiguous
+
+
 def test_compose_lambda_and_batch_equivalence():
     tf = Compose([ToTensor(), Normalize((0.1307,), (0.3081,))])
     xb = np.random.default_rng(0).integers(0, 256, (5, 6, 7), dtype=np.uint8)

@@ -348,7 +348,7 @@ def _grads(op: type, leaves: list, grad: np.ndarray, **attrs) -> list:
     return [g.numpy() for g in tg.autograd.grad(out, wanted, grad_outputs=tg.from_numpy(grad))]
 
 
-@pytest.mark.parametrize("lead", [(), (3,), (2, 3), (0,)])
+@pytest.mark.parametrize("lead", [(), (1,), (1, 1), (3,), (2, 3), (0,)])  # (1,): the outer-product path
 @pytest.mark.parametrize("needs", [(True, True, True), (False, True, True), (True, False, False), (True, True)])
 def test_linear_backward_kernel_matches_reference(lead: tuple, needs: tuple) -> None:
     rng = _rng(len(lead) * 7 + sum(needs))

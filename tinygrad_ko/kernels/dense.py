@@ -27,7 +27,11 @@ def linear_backward(
         if len(x_shape) != 2:
             gx = gx.reshape(x_shape)
     if needs[1]:
-        gw = g2.T @ (x if x.ndim == 2 else x.reshape(-1, x_shape[-1]))
+        x2 = x if x.ndim == 2 else x.reshape(-1, x_shape[-1])
+        # one row (batch 1): the outer product as a broadcast multiply. BLAS's GEMM with an inner
+        # dimension of 1 is ~15x slower (2.3 ms instead of 0.15 ms for 512x3072 in OpenBLAS), and
+        # with a single term per element there is no sum whose rounding could differ.
+        gw = np.multiply(g2.T, x2) if g2.shape[0] == 1 else g2.T @ x2
     if len(needs) == 2:
         return gx, gw
     if needs[2]:
