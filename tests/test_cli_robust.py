@@ -314,9 +314,14 @@ def _run_cli(args: list[str], tty: bool, tmp_path: Path) -> str:
         proc = subprocess.run(cmd, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600, check=False)
         assert proc.returncode == 0, proc.stderr
         return proc.stdout + proc.stderr
+    import fcntl
     import pty
+    import struct
+    import termios
 
     leader, follower = pty.openpty()
+    # a new pseudo-terminal is 0 columns wide, and tqdm draws nothing on it: make it 100x24
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
     proc = subprocess.Popen(cmd, env=env, cwd=tmp_path, stdin=follower, stdout=follower, stderr=follower)
     os.close(follower)
     chunks = []
