@@ -497,3 +497,16 @@ def test_graph_without_suffix_writes_svg(capsys, tmp_path):
     code, stdout, _ = run(capsys, "graph", "--out", str(tmp_path / "g"))
     assert code == 0 and (tmp_path / "g.svg").read_bytes().lstrip().startswith((b"<?xml", b"<svg"))
     assert stdout.strip() == f"graph written to {tmp_path / 'g.svg'}"
+
+
+# ---- the ResNet-18 recipe ----------------------------------------------------------------------------
+@pytest.mark.mnist
+@pytest.mark.slow
+def test_resnet18_defaults_reach_99_percent_on_full_mnist(tmp_path, capsys):
+    # `python -m tinygrad_ko train --model resnet18` with nothing else: the recipe in DEFAULTS
+    code, out, err = run(capsys, "train", "--model", "resnet18", "--out", str(tmp_path / "r18.npz"), "--quiet")
+    assert code == 0, err
+    last = out.strip().splitlines()[-1]
+    m = re.fullmatch(r"test accuracy: (\d\.\d{4})", last)
+    assert m, out
+    assert float(m.group(1)) >= 0.99
