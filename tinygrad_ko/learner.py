@@ -12,7 +12,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -260,8 +260,12 @@ class Learner:
     def _train_epoch(self, scheduler: Any, epoch: int, n_epoch: int) -> float:
         self.model.train()
         total, count = 0.0, 0
-        batches = _progress(self.dls.train, f"epoch {epoch + 1}/{n_epoch}", self.quiet)
-        for xb, yb in batches:
+        # the bar only counts: it never iterates the DataLoader itself (tqdm.auto's asyncio class
+        # calls iter() on what it wraps when it is made, and every iter() of a shuffling DataLoader
+        # draws a permutation: a second draw would change the batch order on a terminal only)
+        dl = self.dls.train
+        bar = _progress(len(dl) if hasattr(dl, "__len__") else None, f"epoch {epoch + 1}/{n_epoch}", self.quiet)
+        for xb, yb in dl:
             self.xb, self.yb = xb, yb
             self._event("before_batch")
             self.pred = self.model(xb)
@@ -277,9 +281,12 @@ class Learner:
             self.recorder.lrs.append(self._current_lr())
             if scheduler is not None:
                 scheduler.step()
-            if hasattr(batches, "set_postfix_str"):
-                batches.set_postfix_str(f"loss {loss:.4f}", refresh=False)
+            if bar is not None:
+                bar.set_postfix_str(f"loss {loss:.4f}", refresh=False)
+                bar.update()
             self._event("after_batch")
+        if bar is not None:
+            bar.close()
         return total / max(count, 1)
 
     def validate(self, dl: Any = None) -> list[float]:
@@ -355,13 +362,14 @@ def _takes_arg(fn: Callable[..., Any]) -> bool:
         return False
 
 
-def _progress(iterable: Iterable[Any], desc: str, quiet: bool) -> Any:
-    """A tqdm bar on a terminal; plain iteration otherwise (logs get one line per epoch)."""
+def _progress(total: int | None, desc: str, quiet: bool) -> Any:
+    """A tqdm bar of ``total`` steps on a terminal, advanced by hand; None otherwise (logs get one
+    line per epoch). The bar is given no iterable, so showing it cannot change what is computed."""
     if quiet or not sys.stderr.isatty():
-        return iterable
+        return None
     from tqdm.auto import tqdm
 
-    return tqdm(iterable, desc=desc, leave=False, total=len(iterable) if hasattr(iterable, "__len__") else None)
+    return tqdm(total=total, desc=desc, leave=False, file=sys.stderr)
 
 
 class _Table:

@@ -46,9 +46,16 @@ def save(state: dict[str, Any], path: str | os.PathLike, metadata: dict[str, Any
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=directory)
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
+            # np.savez's layout, with a fixed timestamp: the same state gives the same bytes
+            with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
+                for key, arr in arrays.items():
+                    with zf.open(zipfile.ZipInfo(key + ".npy", (1980, 1, 1, 0, 0, 0)), "w", force_zip64=True) as fid:
+                        np.lib.format.write_array(fid, arr, allow_pickle=False)
             f.flush()
             os.fsync(f.fileno())
+        mask = os.umask(0o022)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes 0600; give what open() would
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -61,6 +68,14 @@ def load(path: str | os.PathLike, with_metadata: bool = False) -> Any:
     path = os.fspath(path)
     if not os.path.exists(path):
         raise CheckpointError(f"checkpoint not found: {path}")
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except OSError as e:
+        raise CheckpointError(f"cannot read checkpoint {path}: {e.strerror or e}") from None
+    if head != b"PK\x03\x04":  # every .npz is a zip archive
+        what = "is empty" if not head else f"starts with {head!r}"
+        raise CheckpointError(f"{path} is not a .npz checkpoint (a zip archive): it {what}")
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}

@@ -10,7 +10,14 @@ What is drawn (edges point the way the forward pass ran, inputs above outputs):
 - leaf tensors (blue): the parameter's name from ``params`` (``"0.weight"``), or ``leaf``;
 - outputs (green): the tensors passed to ``draw_graph``, marked ``output``;
 - views (dashed edges): an op whose output shares its input's storage (``t()``, ``x[0]``,
-  ``expand``, a reshape that did not copy), and a visible tensor whose ``_base`` is another tensor.
+  ``expand``, a reshape that did not copy), and a visible tensor whose ``_base`` is another tensor;
+- inputs (yellow): tensors that need no gradient (the input batch, the targets) are not part of
+  the autograd graph, so they are drawn only when the forward pass ran under
+  ``record_inputs(...)``, which notes the ops that consumed them (or tensors made from them)::
+
+      with viz.record_inputs(input=x, target=y) as inputs:
+          loss = F.cross_entropy(model(x), y)
+      draw_graph(loss, params=model, inputs=inputs, cluster_modules=True)
 
 Building the DOT text needs only the ``graphviz`` Python package; turning it into SVG/PNG/PDF needs
 Graphviz's ``dot`` program on PATH. When it is missing, rendering raises
@@ -32,7 +39,15 @@ import numpy as np
 from .autograd.function import Function, SavedOutput
 from .tensor import Tensor
 
-__all__ = ["ComputationGraph", "GraphvizNotFoundError", "INSTALL_HINT", "draw_graph", "render"]
+__all__ = [
+    "ComputationGraph",
+    "GraphvizNotFoundError",
+    "INSTALL_HINT",
+    "RecordedInputs",
+    "draw_graph",
+    "record_inputs",
+    "render",
+]
 
 INSTALL_HINT = (
     "Rendering a graph (SVG/PNG/PDF, or inline in Jupyter) needs Graphviz's `dot` program, and it "
@@ -53,6 +68,7 @@ _OP_STYLE = 'shape=box style="rounded,filled" fillcolor=lightgrey'
 _LEAF_STYLE = "shape=box style=filled fillcolor=lightblue"
 _CONST_STYLE = "shape=box style=filled fillcolor=white"
 _OUTPUT_STYLE = "shape=box style=filled fillcolor=darkolivegreen1 penwidth=2"
+_INPUT_STYLE = "shape=box style=filled fillcolor=lightyellow"
 _BASE_STYLE = "shape=box style=dashed"
 _MORE_STYLE = "shape=box style=dashed"
 _BAD_STYLE = " color=red fontcolor=red penwidth=2"
@@ -119,7 +135,8 @@ def render(
     ``format`` is any Graphviz output format (``"svg"``, ``"png"``, ``"pdf"``); when omitted it is
     taken from ``path``'s suffix, or is ``"svg"`` when ``path`` has none. When ``path`` does not
     end in ``.<format>`` that suffix is appended (``render(g, "out/mlp")`` writes ``out/mlp.svg``).
-    Parent folders are created; the file appears only once it is complete.
+    Parent folders are created; the file appears only once it is complete, with the permissions
+    the umask gives (0666 & ~umask), as files made by ``open()`` get.
 
     Raises:
         GraphvizNotFoundError: Graphviz's ``dot`` program is not installed or not on PATH.
@@ -136,12 +153,96 @@ def render(
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+# ---- inputs that need no gradient ------------------------------------------------------------------
+class RecordedInputs:
+    """What :func:`record_inputs` saw: the named tensors, and each op node that consumed one of
+    them (or a tensor computed from them without a gradient: ``x.flatten(1)``, ``x / 255``)."""
+
+    def __init__(self, named: Mapping[str, Tensor]) -> None:
+        self.tensors: dict[str, Tensor] = {}
+        # id(tensor) -> (the tensor, kept alive so the id stays unique; the input names it comes from)
+        self._origin: dict[int, tuple[Tensor, tuple[str, ...]]] = {}
+        for name, t in named.items():
+            if not isinstance(t, Tensor):
+                raise TypeError(f"record_inputs: {name}= is a {type(t).__name__}, not a Tensor")
+            self.tensors[name] = t
+            _, names = self._origin.get(id(t), (t, ()))
+            self._origin[id(t)] = (t, names + (name,))
+        # id(node) -> (the node, the input names it consumed)
+        self.consumers: dict[int, tuple[Function, tuple[str, ...]]] = {}
+
+    def _names_of(self, obj: Any) -> tuple[str, ...]:
+        """The input names a Tensor or array comes from: itself, its base, or shared memory."""
+        if isinstance(obj, Tensor):
+            hit = self._origin.get(id(obj))
+            if hit is None and obj._base is not None:
+                hit = self._origin.get(id(obj._base))
+            if hit is not None:
+                return hit[1]
+            obj = obj._data
+        if not isinstance(obj, np.ndarray):
+            return ()
+        found: list[str] = []
+        for t, names in self._origin.values():
+            if np.may_share_memory(obj, t._data):
+                found += [n for n in names if n not in found]
+        return tuple(found)
+
+    def _saw(self, args: tuple[Any, ...], attrs: dict[str, Any], out: Tensor) -> None:
+        node = out.grad_fn
+        recorded = isinstance(node, Function) and getattr(node, "_edges", None) is not None
+        # what the op consumed without a gradient: inputs with no edge, and arrays/tensors passed
+        # as attributes (class-index targets travel that way)
+        plain = [t for t, e in zip(args, node._edges) if e is None] if recorded else list(args)
+        plain += [v for v in attrs.values() if isinstance(v, (Tensor, np.ndarray))]
+        found: list[str] = []
+        for t in plain:
+            found += [n for n in self._names_of(t) if n not in found]
+        if not found:
+            return
+        if recorded:
+            self.consumers.setdefault(id(node), (node, tuple(found)))
+        else:
+            self._origin[id(out)] = (out, tuple(found))
+
+
+@contextlib.contextmanager
+def record_inputs(**inputs: Tensor) -> Iterator[RecordedInputs]:
+    """Note, while the block runs, which ops consume ``inputs`` (name=tensor): the input batch,
+    the targets and other tensors that need no gradient, which the autograd graph does not keep.
+
+    Pass the result to ``draw_graph(..., inputs=...)`` to draw them as nodes with edges into
+    those ops. (It wraps ``Function.apply`` for the duration of the block.)
+    """
+    rec = RecordedInputs(inputs)
+    original = Function.__dict__["apply"]
+    run = original.__func__
+
+    def apply(cls: type[Function], *args: Any, **attrs: Any) -> Tensor:
+        out = run(cls, *args, **attrs)
+        rec._saw(args, attrs, out)
+        return out
+
+    Function.apply = classmethod(apply)  # type: ignore[method-assign,assignment]
+    try:
+        yield rec
+    finally:
+        Function.apply = original  # type: ignore[method-assign]
 
 
 # ---- the drawing ---------------------------------------------------------------------------------
@@ -157,6 +258,7 @@ def draw_graph(
     max_nodes: int | None = None,
     rankdir: str = "TB",
     cluster_modules: bool = False,
+    inputs: RecordedInputs | None = None,
 ) -> ComputationGraph:
     """Draw the autograd graph that produced ``outputs``.
 
@@ -164,7 +266,8 @@ def draw_graph(
         outputs: the tensors to draw from (a loss, a model's output; lists/tuples are flattened).
         params: names for leaf tensors, matched by identity: ``dict(model.named_parameters())``,
             the ``named_parameters()`` iterator itself, or a module (anything with
-            ``named_parameters``). Unnamed leaves are labelled ``leaf``.
+            ``named_parameters``; its clusters are then labelled with the module's type too,
+            ``1: Linear(784->512)``). Unnamed leaves are labelled ``leaf``.
         show_shapes: each node shows its tensor's shape.
         show_dtype: each tensor shows its dtype.
         show_values: leaves, outputs and retained tensors show their values: up to
@@ -181,6 +284,9 @@ def draw_graph(
             "0.weight"; "enc.1" nests inside "enc") into boxed clusters, together with the ops
             that consume them (or views of them such as ``weight.t()``) and the ops computed from
             one module's parameters alone.
+        inputs: what :func:`record_inputs` recorded during the forward pass: the named tensors
+            that need no gradient (input batch, targets) are drawn as nodes, with an edge into
+            each drawn op that consumed them.
 
     Returns:
         A :class:`ComputationGraph` (a ``graphviz.Digraph``). ``.source`` is the DOT text (needs
@@ -193,6 +299,11 @@ def draw_graph(
     if rankdir not in _RANKDIRS:
         raise ValueError(f"draw_graph: rankdir must be one of {', '.join(_RANKDIRS)}, got {rankdir!r}")
     names = _param_names(params)
+    if inputs is not None and not isinstance(inputs, RecordedInputs):
+        raise TypeError(
+            "draw_graph: inputs= takes what viz.record_inputs(...) recorded around the forward pass, "
+            f"got {type(inputs).__name__}"
+        )
 
     # Breadth-first from the outputs: nodes nearest to them get the smallest numbers. That keeps
     # the DOT text deterministic and makes max_nodes keep the part of the graph nearest the outputs.
@@ -305,6 +416,24 @@ def draw_graph(
                 extra.append(f"\t{target} [label={_label(lines)} {_BASE_STYLE}]\n")
             edges.append(f"\tn{i} -> {target}{_BASE_EDGE}\n")
 
+    # Inputs that need no gradient: one node each, with an edge into every drawn op that used them.
+    if inputs is not None:
+        input_ids = {name: f"in{k}" for k, name in enumerate(inputs.tensors)}
+        used: dict[str, list[str]] = {}
+        for oid, (_, consumed) in inputs.consumers.items():
+            j = index.get(oid)
+            if j is None:
+                continue
+            for name in consumed:
+                used.setdefault(name, []).append(f"n{j}" if j < n_visible else more)
+        for name, t in inputs.tensors.items():
+            if name not in used:
+                continue
+            lines, bad = _tensor_lines(t, name, fmt, False)
+            extra.append(f"\t{input_ids[name]} [label={_label(lines)} {_INPUT_STYLE}{_BAD_STYLE if bad else ''}]\n")
+            for target in dict.fromkeys(used[name]):
+                edges.append(f"\t{input_ids[name]} -> {target}\n")
+
     if n_hidden:
         word = "node" if n_hidden == 1 else "nodes"
         extra.append(f"\t{more} [label={_label([f'... {n_hidden} more {word}'])} {_MORE_STYLE}]\n")
@@ -320,7 +449,7 @@ def draw_graph(
     body = graph.body
     body.extend(top)
     if in_cluster:
-        body.extend(_cluster_blocks(in_cluster))
+        body.extend(_cluster_blocks(in_cluster, _module_titles(params)))
     body.extend(extra)
     body.extend(edges)
     return graph
@@ -533,7 +662,38 @@ def _clusters(order: list[Any], names: dict[int, str]) -> dict[int, str]:
     return home
 
 
-def _cluster_blocks(in_cluster: dict[str, list[str]]) -> list[str]:
+def _module_titles(params: Any) -> dict[str, str]:
+    """Cluster titles ``name: Type(details)`` when ``params`` is a module; none otherwise."""
+    named_modules = getattr(params, "named_modules", None)
+    if named_modules is None:
+        return {}
+    return {name: f"{name}: {_describe_module(m)}" for name, m in named_modules() if name}
+
+
+def _describe_module(m: Any) -> str:
+    """A short description: ``Linear(784->512)``, ``Conv2d(1->32, 3x3)``, ``BatchNorm2d(64)``."""
+    kind = type(m).__name__
+
+    def size(v: Any) -> str:
+        return "x".join(str(k) for k in v) if isinstance(v, (tuple, list)) else f"{v}x{v}"
+
+    if hasattr(m, "in_features") and hasattr(m, "out_features"):
+        return f"{kind}({m.in_features}->{m.out_features})"
+    if hasattr(m, "in_channels") and hasattr(m, "out_channels"):
+        text = f"{m.in_channels}->{m.out_channels}"
+        if hasattr(m, "kernel_size"):
+            text += f", {size(m.kernel_size)}"
+        stride = getattr(m, "stride", 1)
+        if stride not in (1, (1, 1), (1,), [1, 1]):
+            text += f", stride {stride[0] if isinstance(stride, (tuple, list)) and len(set(stride)) == 1 else stride}"
+        return f"{kind}({text})"
+    if hasattr(m, "num_features"):
+        return f"{kind}({m.num_features})"
+    extra = m.extra_repr() if hasattr(m, "extra_repr") else ""
+    return f"{kind}({extra})" if extra and len(extra) <= 30 else kind
+
+
+def _cluster_blocks(in_cluster: dict[str, list[str]], titles: Mapping[str, str] | None = None) -> list[str]:
     """Nested ``subgraph cluster_k { ... }`` blocks: "encoder.layer1" sits inside "encoder"."""
     children: dict[str, list[str]] = {}
     roots: list[str] = []
@@ -558,7 +718,8 @@ def _cluster_blocks(in_cluster: dict[str, list[str]]) -> list[str]:
             continue
         out.append(f"\tsubgraph cluster_{counter} {{\n")
         counter += 1
-        out.append(f'\t\tlabel={_label([name])} style="rounded,dashed" color=gray40 fontname=Helvetica fontsize=10\n')
+        title = (titles or {}).get(name, name)
+        out.append(f'\t\tlabel={_label([title])} style="rounded,dashed" color=gray40 fontname=Helvetica fontsize=10\n')
         out.extend("\t" + stmt for stmt in in_cluster.get(name, ()))
         stack.append(("close", name))
         stack.extend(("open", child) for child in reversed(children.get(name, ())))

@@ -477,6 +477,7 @@ class DataSpec:
     mirrors: tuple[str, ...] = ()
     archive: tuple[str, str, tuple[str, ...]] | None = None
     pip_package: str | None = None
+    system_package: str | None = None  # the Debian/Ubuntu package that installs system_dirs
 
 
 def _idx_check(data: bytes, name: str, label: str) -> None:
@@ -542,6 +543,7 @@ FASHION_MNIST_SPEC = DataSpec(
     check=_idx_check,
     subfolders=("FashionMNIST/raw", "FashionMNIST", "fashion-mnist", "fashion_mnist"),
     system_dirs=("/usr/share/datasets/fashion-mnist",),
+    system_package="dataset-fashion-mnist",
     mirrors=(
         "https://storage.googleapis.com/tensorflow/tf-keras-datasets/",
         "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
@@ -762,6 +764,11 @@ class _Lookup:
             + "; "
             f"or copy the uncompressed files into {cache_dir() / spec.cache_key}."
         )
+        if spec.system_package is not None:
+            lines.append(
+                f"On Debian/Ubuntu the package {spec.system_package} installs them into {spec.system_dirs[0]}: "
+                f"sudo apt-get install {spec.system_package}"
+            )
         return DatasetNotFoundError("\n".join(lines))
 
 
