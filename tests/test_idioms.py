@@ -719,3 +719,21 @@ def test_backward_through_log_and_sqrt_at_zero_is_silent_too() -> None:
         warnings.simplefilter("error")
         (x.log() + x.sqrt()).sum().backward()
     assert x.grad.tolist() == [_INF, 0.25 + 0.25]
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["context-variable", "np.errstate"])
+def test_silent_ignores_errors_inside_and_restores_the_users_settings(monkeypatch, fast: bool) -> None:
+    from tinygrad_ko.api import fperrors
+
+    if not fast:  # the public fallback (NumPy 1.x)
+        monkeypatch.setattr(fperrors, "_extobj_contextvar", None)
+
+    @fperrors.silent
+    def log_of(a):
+        return np.log(a)
+
+    with np.errstate(all="raise"):
+        assert log_of(np.zeros(1, dtype=np.float32))[0] == -math.inf
+        assert np.geterr()["divide"] == "raise"
+        with pytest.raises(FloatingPointError):
+            np.log(np.zeros(1))

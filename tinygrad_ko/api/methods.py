@@ -23,6 +23,7 @@ from ..tensor import Tensor, storage_root, wrap
 from . import dtypes, printing
 from .creation import const_like, tensor, where
 from .device import CPU, CPU_ONLY, is_device_like, require_cpu
+from .fperrors import silent
 from .rules import (
     BOOL,
     FLOAT32,
@@ -61,11 +62,11 @@ def _check_integer_divisor(a: Any, b: Any) -> None:
         raise RuntimeError("ZeroDivisionError")
 
 
-@np.errstate(all="ignore")
+@silent
 def quiet(fn: Any, *inputs: Tensor, **attrs: Any) -> Tensor:
     """``fn.apply(...)`` without NumPy's floating-point RuntimeWarnings: PyTorch gives inf and nan
-    for log(0), 0/0, sqrt(-1) or 1/0 silently. Only these ops pay for it (about 1 us a call), and
-    the user's own NumPy settings (``np.geterr()``) are left as they were."""
+    for log(0), 0/0, sqrt(-1) or 1/0 silently. Only the ops that can warn pay for it (see
+    fperrors.py), and the user's own NumPy settings (``np.geterr()``) are left as they were."""
     return fn.apply(*inputs, **attrs)
 
 
@@ -786,9 +787,9 @@ class TensorMethods:
                     f"Size does not match at dimension {i} expected index {list(idx.shape)} to be no larger "
                     f"than self {list(shape)} apart from dimension {d}"
                 )
-        outside = (idx < 0) | (idx >= shape[d])
-        if outside.any():
-            raise RuntimeError(f"index {idx[outside][0]} is out of bounds for dimension {d} with size {shape[d]}")
+        if idx.size and not (idx.min() >= 0 and idx.max() < shape[d]):
+            bad = idx[(idx < 0) | (idx >= shape[d])][0]
+            raise RuntimeError(f"index {bad} is out of bounds for dimension {d} with size {shape[d]}")
         return Gather.apply(self, dim=d, index=idx)
 
     # ---- linear algebra -------------------------------------------------------------------------
