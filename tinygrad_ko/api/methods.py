@@ -773,7 +773,7 @@ class TensorMethods:
         has the input's number of dims and is no larger in the dims other than ``dim``."""
         shape, idx = self._data.shape, index._data
         d = check_dim(dim, len(shape))
-        if idx.dtype != INT64 and idx.dtype != np.int32:
+        if idx.dtype.kind != "i" or idx.itemsize < 4:
             raise RuntimeError("gather(): Expected dtype int32/int64 for index")
         if not shape:  # a 0-d input acts as one element along dim 0
             if idx.ndim > 1:
@@ -781,13 +781,15 @@ class TensorMethods:
             return self.reshape(1).gather(0, index.reshape(-1)).reshape(idx.shape)
         if idx.ndim != len(shape):
             raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
-        for i, (n_idx, n_self) in enumerate(zip(idx.shape, shape)):
-            if i != d and n_idx > n_self:
-                raise RuntimeError(
-                    f"Size does not match at dimension {i} expected index {list(idx.shape)} to be no larger "
-                    f"than self {list(shape)} apart from dimension {d}"
-                )
-        if idx.size and not (idx.min() >= 0 and idx.max() < shape[d]):
+        if idx.shape != shape:
+            for i, (n_idx, n_self) in enumerate(zip(idx.shape, shape)):
+                if i != d and n_idx > n_self:
+                    raise RuntimeError(
+                        f"Size does not match at dimension {i} expected index {list(idx.shape)} to be no larger "
+                        f"than self {list(shape)} apart from dimension {d}"
+                    )
+        # one reduction checks both bounds: seen as unsigned, a negative index is huge
+        if idx.size and idx.view(f"u{idx.itemsize}").max() >= shape[d]:
             bad = idx[(idx < 0) | (idx >= shape[d])][0]
             raise RuntimeError(f"index {bad} is out of bounds for dimension {d} with size {shape[d]}")
         return Gather.apply(self, dim=d, index=idx)

@@ -20,8 +20,9 @@ class Gather(Function):
     @staticmethod
     def forward(ctx, a, dim, index):
         ctx.shape, ctx.dim, ctx.index = a.shape, dim, index
-        covered = tuple(slice(None) if i == dim else slice(0, n) for i, n in enumerate(index.shape))
-        return np.take_along_axis(a[covered], index, axis=dim)
+        if index.shape != a.shape:
+            a = a[tuple(slice(None) if i == dim else slice(0, n) for i, n in enumerate(index.shape))]
+        return np.take_along_axis(a, index, axis=dim)
 
     @staticmethod
     def backward(ctx, grad):
