@@ -556,6 +556,23 @@ def test_giving_both_spellings_raises_pytorchs_type_error() -> None:
         x.reshape(size=(3, 2))
 
 
+def test_spellings_wrapper_with_varargs_and_keyword_only_dims() -> None:
+    from tinygrad_ko.api.spellings import accept_numpy_spellings
+
+    @accept_numpy_spellings
+    def tile(self, *sizes, dim=0):
+        return sizes, dim
+
+    assert tile("x", 2, 3, axis=1) == ((2, 3), 1)  # positional sizes are not a positional dim
+    with pytest.raises(TypeError, match=r"^tile\(\) got an unexpected keyword argument 'axis'$"):
+        tile("x", 2, dim=0, axis=1)
+
+    def no_dims(self, n):
+        return n
+
+    assert accept_numpy_spellings(no_dims) is no_dims  # nothing to alias: not wrapped, no cost
+
+
 def test_every_method_with_dim_or_keepdim_takes_the_numpy_spelling() -> None:
     """Guards the install-time wrapping: any Tensor method (from any family of ops) whose
     signature has ``dim`` or ``keepdim`` accepts ``axis``/``keepdims`` too."""

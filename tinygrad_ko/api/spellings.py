@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -21,9 +22,9 @@ def accept_numpy_spellings(fn: Callable[..., Any]) -> Callable[..., Any]:
     too. Giving both spellings raises PyTorch's TypeError."""
     if not inspect.isfunction(fn):
         return fn
-    names = list(inspect.signature(fn).parameters)
-    # (alias, name, how many positional arguments reach the name)
-    aliases = tuple((alias, name, names.index(name)) for alias, name in ALIASES if name in names)
+    params = inspect.signature(fn).parameters
+    # (alias, name, how many positional arguments it takes to fill the name: never, keyword-only)
+    aliases = tuple((alias, name, _position(params, name)) for alias, name in ALIASES if name in params)
     if not aliases:
         return fn
     op = fn.__name__
@@ -39,3 +40,12 @@ def accept_numpy_spellings(fn: Callable[..., Any]) -> Callable[..., Any]:
         return fn(*args, **kwargs)
 
     return with_numpy_spellings
+
+
+def _position(params: Any, name: str) -> float:
+    for i, p in enumerate(params.values()):
+        if p.kind is p.VAR_POSITIONAL:
+            break
+        if p.name == name:
+            return i if p.kind is not p.KEYWORD_ONLY else math.inf
+    return math.inf
