@@ -781,7 +781,7 @@ class TensorMethods:
             return self.reshape(1).gather(0, index.reshape(-1)).reshape(idx.shape)
         if idx.ndim != len(shape):
             raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
-        if idx.shape != shape:
+        if idx.shape[:d] + idx.shape[d + 1 :] != shape[:d] + shape[d + 1 :]:
             for i, (n_idx, n_self) in enumerate(zip(idx.shape, shape)):
                 if i != d and n_idx > n_self:
                     raise RuntimeError(
@@ -789,7 +789,7 @@ class TensorMethods:
                         f"than self {list(shape)} apart from dimension {d}"
                     )
         # one reduction checks both bounds: seen as unsigned, a negative index is huge
-        if idx.size and idx.view(f"u{idx.itemsize}").max() >= shape[d]:
+        if idx.size and idx.view(np.uint64 if idx.itemsize == 8 else np.uint32).max() >= shape[d]:
             bad = idx[(idx < 0) | (idx >= shape[d])][0]
             raise RuntimeError(f"index {bad} is out of bounds for dimension {d} with size {shape[d]}")
         return Gather.apply(self, dim=d, index=idx)

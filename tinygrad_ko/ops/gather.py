@@ -20,7 +20,7 @@ class Gather(Function):
     @staticmethod
     def forward(ctx, a, dim, index):
         ctx.shape, ctx.dim, ctx.index = a.shape, dim, index
-        if index.shape != a.shape:
+        if index.shape[:dim] + index.shape[dim + 1 :] != a.shape[:dim] + a.shape[dim + 1 :]:
             a = a[tuple(slice(None) if i == dim else slice(0, n) for i, n in enumerate(index.shape))]
         return np.take_along_axis(a, index, axis=dim)
 
