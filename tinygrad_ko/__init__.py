@@ -9,6 +9,7 @@ import importlib
 from typing import Any
 
 from . import api, autograd
+from .api import outputs
 from .api.creation import (
     arange,
     as_tensor,
@@ -37,6 +38,7 @@ from .api.creation import (
     zeros,
     zeros_like,
 )
+from .api.device import device, get_default_device, set_default_device
 from .api.dtypes import (
     bool_,
     double,
@@ -57,7 +59,8 @@ from .api.dtypes import float as float
 from .api.dtypes import int as int
 from .api.einsum import einsum
 from .api.methods import Size
-from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .api.printing import get_printoptions, printoptions, set_printoptions
+from .autograd import enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad, set_grad_enabled
 from .kernels import alloc
 from .kernels.threads import get_num_threads, set_num_threads
 from .random import initial_seed, manual_seed
@@ -74,13 +77,16 @@ __version__ = "0.1.0"
 def _method(name: str) -> Any:
     method = getattr(Tensor, name)
 
-    def fn(input: Tensor, *args: Any, **kwargs: Any) -> Any:
+    def fn(input: Tensor, *args: Any, out: Any = None, **kwargs: Any) -> Any:
         if not isinstance(input, Tensor):
             input = tensor(input)
-        return method(input, *args, **kwargs)
+        if out is None:
+            return method(input, *args, **kwargs)
+        # torch.matmul(a, b, out=y): computed as usual, then written into y (api/outputs.py)
+        return outputs.write(name, out, (input, *args, *kwargs.values()), lambda: method(input, *args, **kwargs))
 
     fn.__name__ = name
-    fn.__doc__ = f"Function form of ``Tensor.{name}``."
+    fn.__doc__ = f"Function form of ``Tensor.{name}``; ``out=`` writes the result into a given tensor."
     return fn
 
 
@@ -91,7 +97,7 @@ _FUNCTION_FORMS = (
     "log_softmax matmul mm bmm dot outer reshape flatten unflatten squeeze unsqueeze permute "
     "transpose t expand broadcast_to split chunk unbind narrow select gather sort topk any all "
     "isnan isfinite isinf sign clone detach numel masked_fill allclose equal eq ne lt le gt ge "
-    "add sub mul div pow lerp"
+    "add sub mul div divide true_divide pow lerp remainder sgn subtract multiply"
 ).split()
 for _name in _FUNCTION_FORMS:
     globals()[_name] = _method(_name)
@@ -106,7 +112,7 @@ for _name in _MORE_FUNCTION_FORMS:
     globals()[_name] = _method(_name)
 del _name
 
-_LAZY_SUBMODULES = ("nn", "optim", "data", "utils", "viz", "models", "learner", "linalg")
+_LAZY_SUBMODULES = ("nn", "optim", "data", "utils", "viz", "models", "learner", "linalg", "cuda", "backends")
 
 
 def __getattr__(name: str) -> Any:

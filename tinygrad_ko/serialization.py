@@ -3,6 +3,8 @@
 ``tinygrad_ko.save(model.state_dict(), "model.npz")`` and
 ``model.load_state_dict(tinygrad_ko.load("model.npz"))`` play the part of torch.save/torch.load for
 state dicts. Values may be Tensors or arrays; ``metadata`` (a JSON-able dict) rides along.
+``load`` takes PyTorch's ``map_location=`` (the CPU, the only device) and ``weights_only=`` (either
+way, nothing is unpickled: a checkpoint holds arrays only).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .api.creation import from_numpy
+from .api.device import require_cpu
 from .tensor import Tensor
 
 _META_KEY = "__tinygrad_ko_meta__"
@@ -63,8 +66,20 @@ def save(state: dict[str, Any], path: str | os.PathLike, metadata: dict[str, Any
         raise
 
 
-def load(path: str | os.PathLike, with_metadata: bool = False) -> Any:
-    """Read a checkpoint written by ``save``: an OrderedDict of Tensors (and the metadata dict)."""
+def load(
+    path: str | os.PathLike,
+    map_location: Any = None,
+    weights_only: bool | None = None,
+    mmap: bool | None = None,
+    with_metadata: bool = False,
+) -> Any:
+    """Read a checkpoint written by ``save``: an OrderedDict of Tensors (and the metadata dict).
+
+    ``map_location`` may be None, "cpu", ``device("cpu")``, a dict or a function (PyTorch's forms;
+    a dict or function is not called: every tensor is on the CPU already); naming another device
+    raises. ``weights_only`` and ``mmap`` are accepted and change nothing."""
+    if not (map_location is None or callable(map_location) or isinstance(map_location, dict)):
+        require_cpu(map_location)
     path = os.fspath(path)
     if not os.path.exists(path):
         raise CheckpointError(f"checkpoint not found: {path}")

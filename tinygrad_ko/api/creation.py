@@ -13,6 +13,8 @@ from ..ops import elementwise, movement
 from ..random import default_generator
 from ..tensor import Tensor, wrap
 from . import dtypes
+from .device import require_cpu
+from .outputs import write
 from .rules import (
     BOOL,
     FLOAT32,
@@ -26,6 +28,7 @@ from .rules import (
     shape_args,
     wrap_int_scalar,
 )
+from .spellings import accept_numpy_spellings
 
 
 def const_like(value: Any, like: Tensor) -> Tensor:
@@ -66,6 +69,7 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False, device: An
 
     Python floats become float32, ints int64, bools bool; NumPy arrays keep their dtype.
     """
+    require_cpu(device)
     if isinstance(data, Tensor):
         arr = np.array(data._data, copy=True)
     elif isinstance(data, np.ndarray):
@@ -133,7 +137,8 @@ def from_numpy(arr: np.ndarray) -> Tensor:
     return wrap(arr)
 
 
-def as_tensor(data: Any, dtype: Any = None) -> Tensor:
+def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
+    require_cpu(device)
     if isinstance(data, Tensor) and dtype is None:
         return data
     if isinstance(data, np.ndarray) and dtype is None:
@@ -141,7 +146,9 @@ def as_tensor(data: Any, dtype: Any = None) -> Tensor:
     return tensor(data, dtype=dtype)
 
 
-def _creation(arr: np.ndarray, requires_grad: bool) -> Tensor:
+def _creation(arr: np.ndarray, requires_grad: bool, device: Any = None) -> Tensor:
+    if device is not None:
+        require_cpu(device)
     t = wrap(arr)
     if requires_grad:
         t.requires_grad_(True)
@@ -152,49 +159,51 @@ def _np_dtype(dtype: Any, default: np.dtype = FLOAT32) -> np.dtype:
     return default if dtype is None else dtypes.to_numpy_dtype(dtype)
 
 
-def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
-    return _creation(np.zeros(shape_args(size), dtype=_np_dtype(dtype)), requires_grad)
+def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return _creation(np.zeros(shape_args(size), dtype=_np_dtype(dtype)), requires_grad, device)
 
 
-def ones(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
-    return _creation(np.ones(shape_args(size), dtype=_np_dtype(dtype)), requires_grad)
+def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return _creation(np.ones(shape_args(size), dtype=_np_dtype(dtype)), requires_grad, device)
 
 
-def empty(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
-    return _creation(np.empty(shape_args(size), dtype=_np_dtype(dtype)), requires_grad)
+def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return _creation(np.empty(shape_args(size), dtype=_np_dtype(dtype)), requires_grad, device)
 
 
-def full(size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+def full(size: Any, fill_value: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     if dtype is None:
         dtype = FLOAT32 if isinstance(fill_value, py_float) else BOOL if isinstance(fill_value, py_bool) else INT64
-    return _creation(np.full(shape_args((size,)), fill_value, dtype=_np_dtype(dtype)), requires_grad)
+    return _creation(np.full(shape_args((size,)), fill_value, dtype=_np_dtype(dtype)), requires_grad, device)
 
 
 def _like(t: Tensor, dtype: Any) -> tuple[tuple[int, ...], np.dtype]:
     return t._data.shape, (t._data.dtype if dtype is None else dtypes.to_numpy_dtype(dtype))
 
 
-def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def zeros_like(t: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     shape, dt = _like(t, dtype)
-    return _creation(np.zeros(shape, dtype=dt), requires_grad)
+    return _creation(np.zeros(shape, dtype=dt), requires_grad, device)
 
 
-def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def ones_like(t: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     shape, dt = _like(t, dtype)
-    return _creation(np.ones(shape, dtype=dt), requires_grad)
+    return _creation(np.ones(shape, dtype=dt), requires_grad, device)
 
 
-def empty_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def empty_like(t: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     shape, dt = _like(t, dtype)
-    return _creation(np.empty(shape, dtype=dt), requires_grad)
+    return _creation(np.empty(shape, dtype=dt), requires_grad, device)
 
 
-def full_like(t: Tensor, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def full_like(t: Tensor, fill_value: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     shape, dt = _like(t, dtype)
-    return _creation(np.full(shape, fill_value, dtype=dt), requires_grad)
+    return _creation(np.full(shape, fill_value, dtype=dt), requires_grad, device)
 
 
-def rand(*size: Any, dtype: Any = None, requires_grad: bool = False, generator: Any = None) -> Tensor:
+def rand(
+    *size: Any, generator: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
     g = generator or default_generator()
     dt = _np_dtype(dtype)
     if dt.kind != "f":  # PyTorch draws only floats (randint draws integers)
@@ -202,10 +211,13 @@ def rand(*size: Any, dtype: Any = None, requires_grad: bool = False, generator: 
     return _creation(
         g.random(shape_args(size), dtype=dt if dt in (np.float32, np.float64) else np.float64).astype(dt, copy=False),
         requires_grad,
+        device,
     )
 
 
-def randn(*size: Any, dtype: Any = None, requires_grad: bool = False, generator: Any = None) -> Tensor:
+def randn(
+    *size: Any, generator: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
     g = generator or default_generator()
     dt = _np_dtype(dtype)
     if dt.kind != "f":
@@ -215,44 +227,66 @@ def randn(*size: Any, dtype: Any = None, requires_grad: bool = False, generator:
             dt, copy=False
         ),
         requires_grad,
+        device,
     )
 
 
-def randint(low: int, high: int | None = None, size: Any = (), dtype: Any = None, generator: Any = None) -> Tensor:
-    if high is None or isinstance(high, (tuple, list)):  # randint(high, size), as in PyTorch
-        low, high, size = 0, low, size if high is None else high
+def randint(
+    low: int,
+    high: Any = None,
+    size: Any = (),
+    generator: Any = None,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    if high is None or (size == () and isinstance(high, (tuple, list))):  # randint(10, (3,)): low is 0
+        low, high, size = 0, low, (size if high is None else high)
     g = generator or default_generator()
-    return wrap(np.asarray(g.integers(low, high, size=shape_args((size,)))).astype(_np_dtype(dtype, INT64)))
+    arr = np.asarray(g.integers(low, high, size=shape_args((size,)))).astype(_np_dtype(dtype, INT64))
+    return _creation(arr, requires_grad, device)
 
 
-def randperm(n: int, dtype: Any = None, generator: Any = None) -> Tensor:
+def randperm(
+    n: int, generator: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
     g = generator or default_generator()
-    return wrap(g.permutation(n).astype(_np_dtype(dtype, INT64)))
+    return _creation(g.permutation(n).astype(_np_dtype(dtype, INT64)), requires_grad, device)
 
 
-def rand_like(t: Tensor, dtype: Any = None) -> Tensor:
-    return rand(*t._data.shape, dtype=_np_dtype(dtype, t._data.dtype))
+def rand_like(t: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return rand(*t._data.shape, dtype=dtype or t._data.dtype, device=device, requires_grad=requires_grad)
 
 
-def randn_like(t: Tensor, dtype: Any = None) -> Tensor:
-    return randn(*t._data.shape, dtype=_np_dtype(dtype, t._data.dtype))
+def randn_like(t: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return randn(*t._data.shape, dtype=dtype or t._data.dtype, device=device, requires_grad=requires_grad)
 
 
-def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def arange(
+    start: Any,
+    end: Any = None,
+    step: Any = 1,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
     if end is None:
         start, end = 0, start
     is_float = any(isinstance(v, py_float) for v in (start, end, step))
     default = FLOAT32 if is_float else INT64
     dt = _np_dtype(dtype, default)
-    return _creation(np.arange(start, end, step, dtype=np.float64 if is_float else None).astype(dt), requires_grad)
+    arr = np.arange(start, end, step, dtype=np.float64 if is_float else None).astype(dt)
+    return _creation(arr, requires_grad, device)
 
 
-def linspace(start: float, end: float, steps: int, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _creation(np.linspace(start, end, steps).astype(_np_dtype(dtype)), requires_grad)
+def linspace(
+    start: float, end: float, steps: int, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
+    return _creation(np.linspace(start, end, steps).astype(_np_dtype(dtype)), requires_grad, device)
 
 
-def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _creation(np.eye(n, m, dtype=_np_dtype(dtype)), requires_grad)
+def eye(n: int, m: int | None = None, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return _creation(np.eye(n, m, dtype=_np_dtype(dtype)), requires_grad, device)
 
 
 # ---- functions over several tensors -------------------------------------------------------------
@@ -269,9 +303,15 @@ def _as_tensors(tensors: Sequence[Any], op: str) -> list[Tensor]:
     return ts
 
 
-def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
-    promoted = _as_tensors(tensors, "cat")  # empty tensors count for the result's dtype, as in PyTorch
-    ts = [t for t in promoted if not (t._data.ndim == 1 and t._data.size == 0)] or promoted[:1]
+@accept_numpy_spellings
+def cat(tensors: Sequence[Tensor], dim: int = 0, out: Tensor | None = None) -> Tensor:
+    if out is not None:
+        return write("cat", out, tensors, lambda: cat(tensors, dim))
+    ts = _as_tensors(tensors, "cat")  # empty tensors count for the result's dtype, as in PyTorch
+    for i, t in enumerate(ts):
+        if t._data.ndim == 0:
+            raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated")
+    ts = [t for t in ts if not (t._data.ndim == 1 and t._data.size == 0)] or ts[:1]
     ndim = ts[0]._data.ndim
     d = check_dim(dim, ndim)
     ref = ts[0]._data.shape
@@ -288,7 +328,10 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 concat = concatenate = cat
 
 
-def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+@accept_numpy_spellings
+def stack(tensors: Sequence[Tensor], dim: int = 0, out: Tensor | None = None) -> Tensor:
+    if out is not None:
+        return write("stack", out, tensors, lambda: stack(tensors, dim))
     ts = _as_tensors(tensors, "stack")
     ref = ts[0]._data.shape
     for i, t in enumerate(ts):

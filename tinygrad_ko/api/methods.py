@@ -16,11 +16,14 @@ import numpy as np
 from ..autograd.grad_mode import state as grad_mode
 from ..ops import elementwise, linalg, movement, reduce
 from ..ops.gather import AsStrided, Gather
+from ..ops.piecewise import DivRounding, Remainder, Sign
 from ..ops.tuned import TunedRelu
 from ..random import default_generator
 from ..tensor import Tensor, storage_root, wrap
 from . import dtypes, printing
 from .creation import const_like, tensor, where
+from .device import CPU, CPU_ONLY, is_device_like, require_cpu
+from .fperrors import silent
 from .rules import (
     BOOL,
     BOOL_NEG,
@@ -44,11 +47,34 @@ from .rules import (
     to_index,
     wrap_int_scalar,
 )
+from .spellings import accept_numpy_spellings
 
 return_types_max = namedtuple("max", ["values", "indices"])
 return_types_min = namedtuple("min", ["values", "indices"])
 return_types_sort = namedtuple("sort", ["values", "indices"])
 return_types_topk = namedtuple("topk", ["values", "indices"])
+
+
+def _only_keyword(op: str, kwargs: dict[str, Any], name: str) -> Any:
+    """The value of keyword ``name``, the only keyword ``op`` takes besides its varargs."""
+    if set(kwargs) != {name}:
+        bad = next(k for k in kwargs if k != name)
+        raise TypeError(f"{op}() got an unexpected keyword argument '{bad}'")
+    return kwargs[name]
+
+
+def _check_integer_divisor(a: Any, b: Any) -> None:
+    """Integer division by zero raises in PyTorch (NumPy gives 0 and a RuntimeWarning)."""
+    if np.result_type(a, b).kind in "iub" and not np.all(b):
+        raise RuntimeError("ZeroDivisionError")
+
+
+@silent
+def quiet(fn: Any, *inputs: Tensor, **attrs: Any) -> Tensor:
+    """``fn.apply(...)`` without NumPy's floating-point RuntimeWarnings: PyTorch gives inf and nan
+    for log(0), 0/0, sqrt(-1) or 1/0 silently. Only the ops that can warn pay for it (see
+    fperrors.py), and the user's own NumPy settings (``np.geterr()``) are left as they were."""
+    return fn.apply(*inputs, **attrs)
 
 
 class Size(tuple):
@@ -134,8 +160,14 @@ class TensorMethods:
         return dtypes.from_numpy_dtype(self._data.dtype)
 
     @property
-    def device(self) -> str:
-        return "cpu"
+    def device(self) -> Any:
+        return CPU
+
+    is_cuda = False
+    is_cpu = True
+
+    def get_device(self) -> int:
+        return -1  # PyTorch's answer for a CPU tensor
 
     def is_floating_point(self) -> bool:
         return self._data.dtype.kind == "f"
@@ -207,8 +239,8 @@ class TensorMethods:
         body = printing.tensor_body(arr, len("tensor("))
         suffixes = []
         default = FLOAT32 if arr.dtype.kind == "f" else INT64 if arr.dtype.kind in "iu" else BOOL
-        if arr.size == 0 and arr.ndim > 1:
-            suffixes.append(f"size={tuple(arr.shape)}")
+        if (arr.size == 0 and arr.ndim > 1) or (arr.size and not printing.OPTIONS.edgeitems):
+            suffixes.append(f"size={tuple(arr.shape)}")  # no values shown: the shape is
         # an empty tensor has no values to tell int64 or bool from float: its dtype is shown
         if arr.dtype != default or (arr.size == 0 and arr.dtype != FLOAT32):
             suffixes.append(f"dtype={self.dtype!r}")
@@ -240,17 +272,32 @@ class TensorMethods:
 
     # ---- dtype conversion -----------------------------------------------------------------------
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
-        target = kwargs.get("dtype")
+        """``x.to(dtype)``, ``x.to(device)``, ``x.to(device, dtype)``, ``x.to(other_tensor)``,
+        ``x.to(dtype=..., device=...)``; ``non_blocking=`` is accepted, ``copy=True`` copies. The
+        only device is the CPU: any other raises."""
+        if not kwargs and len(args) == 1 and isinstance(args[0], dtypes.dtype):  # x.to(torch.float64)
+            return self._cast(args[0].np)
+        target, dev, copy = kwargs.pop("dtype", None), kwargs.pop("device", None), kwargs.pop("copy", False)
+        kwargs.pop("non_blocking", None)
+        kwargs.pop("memory_format", None)
+        if kwargs:
+            raise TypeError(f"to() got an unexpected keyword argument '{next(iter(kwargs))}'")
+        flags = []  # to(dtype, non_blocking, copy): positional bools
         for a in args:
-            if isinstance(a, (dtypes.dtype, np.dtype, type)):
-                target = a
-            elif isinstance(a, Tensor):
+            if isinstance(a, Tensor):
                 target = a._data.dtype
-            elif isinstance(a, str) and a not in ("cpu",):
-                raise RuntimeError(f"tinygrad_ko runs on the CPU only; cannot move a tensor to {a!r}")
-        if target is None:
-            return self
-        return self._cast(dtypes.to_numpy_dtype(target))
+            elif type(a) is py_bool:
+                flags.append(a)
+            elif is_device_like(a):
+                dev = a
+            elif a is not None:
+                target = a
+        if dev is not None:
+            require_cpu(dev)
+        if len(flags) > 1:
+            copy = copy or flags[1]
+        out = self if target is None else self._cast(dtypes.to_numpy_dtype(target))
+        return elementwise.Copy.apply(self) if copy and out is self else out
 
     def _cast(self, np_dtype: np.dtype) -> Tensor:
         if self._data.dtype == np_dtype:
@@ -285,8 +332,11 @@ class TensorMethods:
     def byte(self) -> Tensor:
         return self._cast(np.dtype(np.uint8))
 
-    def cpu(self) -> Tensor:
+    def cpu(self, memory_format: Any = None) -> Tensor:
         return self
+
+    def cuda(self, device: Any = None, non_blocking: bool = False, memory_format: Any = None) -> Tensor:
+        raise RuntimeError(CPU_ONLY.format("cuda" if device is None else str(device)))
 
     def clone(self) -> Tensor:
         return elementwise.Copy.apply(self)
@@ -353,19 +403,19 @@ class TensorMethods:
             base = self._as_float()
             if other != 0:
                 return elementwise.MulScalar.apply(base, c=1.0 / other)
-            return elementwise.Div.apply(base, const_like(other, base))  # x / 0: inf, -inf or nan, as in PyTorch
+            return quiet(elementwise.Div, base, const_like(other, base))  # x / 0: inf, -inf or nan, as in PyTorch
         a, b = self._operands(other)
         if a._data.dtype.kind != "f":  # each int straight to float32: a common int type first could wrap
             a, b = self._as_float(), const_like(other, self)._as_float()
-        return elementwise.Div.apply(a, b)
+        return quiet(elementwise.Div, a, b)
 
     def __rtruediv__(self, other: Any) -> Tensor:
         if type(other) in SCALAR_TYPES:
-            return elementwise.RDivScalar.apply(self._as_float(), c=other)
+            return quiet(elementwise.RDivScalar, self._as_float(), c=other)
         b, a = self._operands(other)
         if a._data.dtype.kind != "f":
             b, a = self._as_float(), const_like(other, self)._as_float()
-        return elementwise.Div.apply(a, b)
+        return quiet(elementwise.Div, a, b)
 
     def _promoted_arrays(self, other: Any) -> tuple[Any, Any]:
         """The two operands of a non-differentiable binary op as arrays (or the Python scalar),
@@ -385,7 +435,8 @@ class TensorMethods:
             raise not_implemented(kernel, BOOL)
         if "f" not in kinds and np.size(a) and np.size(b):
             check_int_divisor(b)
-        return wrap(np.asarray(ufunc(a, b)))
+        with np.errstate(all="ignore"):  # float x // 0: inf or nan, silently, as in PyTorch
+            return wrap(np.asarray(ufunc(a, b)))
 
     def __floordiv__(self, other: Any) -> Tensor:
         a, b = self._promoted_arrays(other)
@@ -395,13 +446,40 @@ class TensorMethods:
         b, a = self._promoted_arrays(other)
         return self._floor_op(a, b, np.floor_divide, "div_floor_cpu")
 
+    def _binary_operands(self, other: Any) -> tuple[Tensor, Tensor]:
+        """Both operands as Tensors with PyTorch's type promotion (a Python scalar included)."""
+        if type(other) in SCALAR_TYPES:
+            a, c = self._scalar_operands(other)
+            return a, const_like(c, a)
+        return self._operands(other)
+
     def __mod__(self, other: Any) -> Tensor:
-        a, b = self._promoted_arrays(other)
-        return self._floor_op(a, b, np.mod, "remainder_cpu")
+        a, b = self._binary_operands(other)
+        if a._data.dtype is BOOL and b._data.dtype is BOOL:
+            raise not_implemented("remainder_cpu", BOOL)
+        _check_integer_divisor(a._data, b._data)
+        return quiet(Remainder, a, b)
 
     def __rmod__(self, other: Any) -> Tensor:
-        b, a = self._promoted_arrays(other)
+        b, a = self._promoted_arrays(other)  # scalar % tensor: not differentiable, as in PyTorch
         return self._floor_op(a, b, np.mod, "remainder_cpu")
+
+    remainder = __mod__
+
+    def div(self, other: Any, rounding_mode: str | None = None) -> Tensor:
+        """``a / b``; with ``rounding_mode="trunc"`` or ``"floor"`` the quotient rounded (its
+        gradient is zero)."""
+        if rounding_mode is None:
+            return self / other
+        if rounding_mode not in ("trunc", "floor"):
+            raise RuntimeError(
+                f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found {rounding_mode!r}"
+            )
+        a, b = self._binary_operands(other)
+        _check_integer_divisor(a._data, b._data)
+        return quiet(DivRounding, a, b, mode=rounding_mode)
+
+    divide = true_divide = div
 
     def __pow__(self, other: Any) -> Tensor:
         if type(other) in SCALAR_TYPES:
@@ -418,13 +496,13 @@ class TensorMethods:
                 if kind != "b" and wrap_int_scalar(other, self._data.dtype) != other:
                     raise RuntimeError(f"value cannot be converted to type {self.dtype} without overflow")
                 return wrap(np.asarray(np.power(self._data if kind != "b" else self._data.astype(INT64), other)))
-            return elementwise.PowScalar.apply(base, c=other)
+            return quiet(elementwise.PowScalar, base, c=other)
         a, b = self._operands(other)
         if a._data.dtype.kind in "iu":  # integer tensors (never differentiable): PyTorch's integer pow
             return wrap(int_power(a._data, b._data))
         if a._data.dtype is BOOL and b._data.dtype is BOOL:
             raise not_implemented("pow", BOOL)
-        return elementwise.Pow.apply(a, b)
+        return quiet(elementwise.Pow, a, b)
 
     def __rpow__(self, other: Any) -> Tensor:
         if type(other) in SCALAR_TYPES:
@@ -435,13 +513,13 @@ class TensorMethods:
                 return wrap(int_power(np.asarray(wrap_int_scalar(other, exps.dtype), dtype=exps.dtype), exps))
             if kind == "b" and type(other) is py_bool:
                 raise not_implemented("pow", BOOL)
-            return elementwise.RPowScalar.apply(self._as_float(), c=other)
+            return quiet(elementwise.RPowScalar, self._as_float(), c=other)
         b, a = self._operands(other)
         if a._data.dtype.kind in "iu":
             return wrap(int_power(a._data, b._data))
         if a._data.dtype is BOOL and b._data.dtype is BOOL:
             raise not_implemented("pow", BOOL)
-        return elementwise.Pow.apply(a, b)
+        return quiet(elementwise.Pow, a, b)
 
     def __matmul__(self, other: Any) -> Tensor:
         return self.matmul(other)
@@ -469,10 +547,14 @@ class TensorMethods:
             return self._as_float(), c
         return self, wrap_int_scalar(c, self._data.dtype)
 
-    add = __add__
-    sub = subtract = __sub__
+    def add(self, other: Any, alpha: Any = 1) -> Tensor:
+        return self + (other if alpha == 1 else other * alpha)
+
+    def sub(self, other: Any, alpha: Any = 1) -> Tensor:
+        return self - (other if alpha == 1 else other * alpha)
+
+    subtract = sub
     mul = multiply = __mul__
-    div = divide = true_divide = __truediv__
     pow = __pow__
 
     # ---- comparisons and logic (not differentiable) ----------------------------------------------
@@ -554,7 +636,11 @@ class TensorMethods:
         return wrap(out if self._data.dtype != np.uint8 else out.astype(np.uint8))
 
     def sign(self) -> Tensor:
-        return wrap(np.sign(self._data) if self._data.dtype is not BOOL else self._data.copy())
+        if self._data.dtype == BOOL:
+            return wrap(self._data.copy())
+        return Sign.apply(self)
+
+    sgn = sign
 
     def _arg_extreme(self, dim: int | None, keepdim: bool, fn: Any) -> Tensor:
         name = fn.__name__
@@ -589,22 +675,22 @@ class TensorMethods:
         return elementwise.Abs.apply(self)
 
     def exp(self) -> Tensor:
-        return elementwise.Exp.apply(self._as_float())
+        return quiet(elementwise.Exp, self._as_float())
 
     def log(self) -> Tensor:
-        return elementwise.Log.apply(self._as_float())
+        return quiet(elementwise.Log, self._as_float())
 
     def sqrt(self) -> Tensor:
-        return elementwise.Sqrt.apply(self._as_float())
+        return quiet(elementwise.Sqrt, self._as_float())
 
     def rsqrt(self) -> Tensor:
-        return elementwise.Rsqrt.apply(self._as_float())
+        return quiet(elementwise.Rsqrt, self._as_float())
 
     def sin(self) -> Tensor:
-        return elementwise.Sin.apply(self._as_float())
+        return quiet(elementwise.Sin, self._as_float())
 
     def cos(self) -> Tensor:
-        return elementwise.Cos.apply(self._as_float())
+        return quiet(elementwise.Cos, self._as_float())
 
     def tanh(self) -> Tensor:
         return elementwise.Tanh.apply(self._as_float())
@@ -619,11 +705,11 @@ class TensorMethods:
 
     def square(self) -> Tensor:
         if self._data.dtype is BOOL:  # PyTorch squares a bool tensor as int64
-            return elementwise.PowScalar.apply(self._cast(INT64), c=2)
-        return elementwise.PowScalar.apply(self, c=2)
+            return quiet(elementwise.PowScalar, self._cast(INT64), c=2)
+        return quiet(elementwise.PowScalar, self, c=2)
 
     def reciprocal(self) -> Tensor:
-        return elementwise.RDivScalar.apply(self._as_float(), c=1.0)
+        return quiet(elementwise.RDivScalar, self._as_float(), c=1.0)
 
     def log1p(self) -> Tensor:
         return (self._as_float() + 1.0).log()
@@ -689,7 +775,10 @@ class TensorMethods:
                 "mean(): could not infer output dtype. Input dtype must be either a floating point "
                 f"or complex dtype. Got: {x.dtype.name}"
             )
-        return reduce.Mean.apply(x, axes=reduce_axes(dim, x._data.ndim), keepdim=keepdim)
+        axes = reduce_axes(dim, x._data.ndim)
+        if x._data.size == 0:  # the mean of nothing: nan, without NumPy's 0/0 warning
+            return quiet(reduce.Mean, x, axes=axes, keepdim=keepdim)
+        return reduce.Mean.apply(x, axes=axes, keepdim=keepdim)
 
     def var(
         self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, correction: Any = None
@@ -824,9 +913,31 @@ class TensorMethods:
         idx = np.take(self._sort_indices(d, largest), np.arange(k), axis=d)
         return return_types_topk(self.gather(d, wrap(idx)), wrap(idx))
 
-    def gather(self, dim: int, index: Tensor) -> Tensor:
-        d = check_dim(dim, self._data.ndim)
-        return Gather.apply(self, dim=d, index=index._data)
+    def gather(self, dim: int, index: Tensor, sparse_grad: bool = False) -> Tensor:
+        """``out[i][j] = self[index[i][j]][j]`` for dim 0 (and likewise for other dims): the index
+        has the input's number of dims and is no larger in the dims other than ``dim``."""
+        shape, idx = self._data.shape, index._data
+        d = check_dim(dim, len(shape))
+        if idx.dtype.kind != "i" or idx.itemsize < 4:
+            raise RuntimeError("gather(): Expected dtype int32/int64 for index")
+        if not shape:  # a 0-d input acts as one element along dim 0
+            if idx.ndim > 1:
+                raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
+            return self.reshape(1).gather(0, index.reshape(-1)).reshape(idx.shape)
+        if idx.ndim != len(shape):
+            raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
+        if idx.shape[:d] + idx.shape[d + 1 :] != shape[:d] + shape[d + 1 :]:
+            for i, (n_idx, n_self) in enumerate(zip(idx.shape, shape)):
+                if i != d and n_idx > n_self:
+                    raise RuntimeError(
+                        f"Size does not match at dimension {i} expected index {list(idx.shape)} to be no larger "
+                        f"than self {list(shape)} apart from dimension {d}"
+                    )
+        # one reduction checks both bounds: seen as unsigned, a negative index is huge
+        if idx.size and idx.view(np.uint64 if idx.itemsize == 8 else np.uint32).max() >= shape[d]:
+            bad = idx[(idx < 0) | (idx >= shape[d])][0]
+            raise RuntimeError(f"index {bad} is out of bounds for dimension {d} with size {shape[d]}")
+        return Gather.apply(self, dim=d, index=idx)
 
     # ---- linear algebra -------------------------------------------------------------------------
     def matmul(self, other: Any) -> Tensor:
@@ -885,7 +996,11 @@ class TensorMethods:
         return self.reshape(-1, 1) * other.reshape(1, -1)
 
     # ---- shape and views ------------------------------------------------------------------------
-    def reshape(self, *shape: Any) -> Tensor:
+    def reshape(self, *shape: Any, **kwargs: Any) -> Tensor:
+        if kwargs:  # x.reshape(shape=(2, 3))
+            if shape:
+                raise TypeError("reshape() got multiple values for argument 'shape'")
+            shape = (_only_keyword("reshape", kwargs, "shape"),)
         shape = shape_args(shape)
         if shape == self._data.shape:
             return self
@@ -909,7 +1024,11 @@ class TensorMethods:
                 return self
         return movement.Reshape.apply(self, shape=shape)
 
-    def view(self, *shape: Any) -> Tensor:
+    def view(self, *shape: Any, **kwargs: Any) -> Tensor:
+        if kwargs:  # x.view(size=(2, 3))
+            if shape:
+                raise TypeError("view() got multiple values for argument 'size'")
+            shape = (_only_keyword("view", kwargs, "size"),)
         if len(shape) == 1 and isinstance(shape[0], (dtypes.dtype, np.dtype, type)):
             raise RuntimeError("view(dtype) is not supported; use .to(dtype)")
         out = self.reshape(*shape)
@@ -956,6 +1075,11 @@ class TensorMethods:
         shape = self._data.shape
         if dim is None:
             new = tuple(s for s in shape if s != 1)
+        elif not shape:  # a 0-d tensor has nothing to squeeze, but dim is still checked
+            dims = dim if isinstance(dim, (list, tuple)) else (dim,)
+            if len({check_dim(x, 0) for x in dims}) != len(dims):
+                raise RuntimeError("dim 0 appears multiple times in the list of dims")
+            return self
         else:
             axes = reduce_axes(dim, len(shape)) or ()
             new = tuple(s for i, s in enumerate(shape) if not (i in axes and s == 1))
@@ -1233,14 +1357,32 @@ class TensorMethods:
         self._version.value += 1
 
     # ---- a few more PyTorch conveniences ----------------------------------------------------------
-    def new_zeros(self, *size: Any) -> Tensor:
-        return wrap(np.zeros(shape_args(size), dtype=self._data.dtype))
+    def _new(self, array: np.ndarray, device: Any, requires_grad: bool) -> Tensor:
+        require_cpu(device)
+        out = wrap(array)
+        return out.requires_grad_() if requires_grad else out
 
-    def new_ones(self, *size: Any) -> Tensor:
-        return wrap(np.ones(shape_args(size), dtype=self._data.dtype))
+    def new_zeros(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+        dt = self._data.dtype if dtype is None else dtypes.to_numpy_dtype(dtype)
+        return self._new(np.zeros(shape_args(size), dtype=dt), device, requires_grad)
 
-    def new_tensor(self, data: Any) -> Tensor:
-        return tensor(data, dtype=self._data.dtype)
+    def new_ones(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+        dt = self._data.dtype if dtype is None else dtypes.to_numpy_dtype(dtype)
+        return self._new(np.ones(shape_args(size), dtype=dt), device, requires_grad)
+
+    def new_empty(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+        dt = self._data.dtype if dtype is None else dtypes.to_numpy_dtype(dtype)
+        return self._new(np.empty(shape_args(size), dtype=dt), device, requires_grad)
+
+    def new_full(
+        self, size: Any, fill_value: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
+    ) -> Tensor:
+        dt = self._data.dtype if dtype is None else dtypes.to_numpy_dtype(dtype)
+        return self._new(np.full(shape_args((size,)), fill_value, dtype=dt), device, requires_grad)
+
+    def new_tensor(self, data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+        t = tensor(data, dtype=self._data.dtype if dtype is None else dtype)
+        return self._new(t._data, device, requires_grad)
 
     def zero_grad_(self) -> None:
         self._grad = None
@@ -1261,8 +1403,9 @@ _CLASS_MACHINERY = {
 
 def install(*method_classes: type) -> None:
     """Give the core Tensor class its PyTorch methods (called once, by tinygrad_ko/api/__init__.py),
-    from TensorMethods and any further classes of methods (one per family of ops)."""
+    from TensorMethods and any further classes of methods (one per family of ops). A method with a
+    ``dim`` or ``keepdim`` parameter also takes NumPy's ``axis=``/``keepdims=`` (spellings.py)."""
     for cls in (TensorMethods, *method_classes):
         for name, value in vars(cls).items():
             if name not in _CLASS_MACHINERY:
-                setattr(Tensor, name, value)
+                setattr(Tensor, name, accept_numpy_spellings(value))

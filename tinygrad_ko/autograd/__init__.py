@@ -6,6 +6,7 @@ from .engine import backward, grad
 from .function import Function
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .inference_mode import inference_mode, is_inference_mode_enabled
 
 __all__ = [
     "Function",
@@ -19,6 +20,8 @@ __all__ = [
     "enable_grad",
     "set_grad_enabled",
     "is_grad_enabled",
+    "inference_mode",
+    "is_inference_mode_enabled",
     "detect_anomaly",
     "set_detect_anomaly",
     "is_anomaly_enabled",

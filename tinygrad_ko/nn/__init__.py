@@ -1,6 +1,6 @@
 """Neural-network building blocks, shaped like ``torch.nn``: ``from tinygrad_ko import nn``."""
 
-from . import functional, init
+from . import functional, init, utils
 from .activation import CELU, ELU, GELU, Hardswish, Hardtanh, Mish, ReLU6, SiLU, Softsign
 from .conv import AdaptiveAvgPool2d, AvgPool2d, Conv1d, Conv2d, ConvTranspose2d, MaxPool2d
 from .layers import (

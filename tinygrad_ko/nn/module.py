@@ -15,6 +15,7 @@ import numpy as np
 
 from ..api import dtypes
 from ..api.creation import from_numpy
+from ..api.device import CPU_ONLY, is_device_like, require_cpu
 from ..tensor import Tensor
 from .parameter import Parameter
 
@@ -351,20 +352,18 @@ class Module:
         return self
 
     def to(self, *args: Any, **kwargs: Any) -> Module:
-        """``model.to(tinygrad_ko.float64)``, ``model.to("cpu")``; other devices raise."""
+        """``model.to(device)``, ``model.to(tinygrad_ko.float64)``, ``model.to(device, dtype)``,
+        ``model.to(tensor)``; returns the module itself. The only device is the CPU: others raise."""
         target = kwargs.get("dtype")
         device = kwargs.get("device")
         for a in args:
-            if isinstance(a, (dtypes.dtype, np.dtype)) or (isinstance(a, type) and a is not Tensor):
-                target = a
-            elif isinstance(a, Tensor):
+            if isinstance(a, Tensor):
                 target = a._data.dtype
-            else:
+            elif is_device_like(a):
                 device = a
-        if device is not None:
-            dev = str(getattr(device, "type", device))
-            if dev.split(":")[0] != "cpu":
-                raise RuntimeError(f"tinygrad_ko runs on the CPU only; cannot move a module to {device!r}")
+            elif a is not None and type(a) is not bool:  # to(dtype, non_blocking) takes a bool too
+                target = a
+        require_cpu(device)
         if target is None:
             return self
         np_dtype = dtypes.to_numpy_dtype(target)
@@ -383,6 +382,9 @@ class Module:
 
     def cpu(self) -> Module:
         return self
+
+    def cuda(self, device: Any = None) -> Module:
+        raise RuntimeError(CPU_ONLY.format("cuda" if device is None else str(device)))
 
     # ---- state_dict ---------------------------------------------------------------------------
     def state_dict(

@@ -11,13 +11,17 @@ from ..tensor import storage_root, wrap
 
 
 class Gather(Function):
-    """take_along_axis; backward scatters (adds) the gradient back to the gathered positions."""
+    """``out[i][j] = a[index[i][j]][j]`` (for dim 0): take_along_axis over the part of ``a`` the
+    index covers (PyTorch lets the index be smaller than ``a`` in the other dims); backward
+    scatters (adds) the gradient back to the gathered positions."""
 
     once_differentiable = True
 
     @staticmethod
     def forward(ctx, a, dim, index):
         ctx.shape, ctx.dim, ctx.index = a.shape, dim, index
+        if index.shape[:dim] + index.shape[dim + 1 :] != a.shape[:dim] + a.shape[dim + 1 :]:
+            a = a[tuple(slice(None) if i == dim else slice(0, n) for i, n in enumerate(index.shape))]
         return np.take_along_axis(a, index, axis=dim)
 
     @staticmethod
