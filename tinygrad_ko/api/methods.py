@@ -65,7 +65,7 @@ def _only_keyword(op: str, kwargs: dict[str, Any], name: str) -> Any:
 
 def _check_integer_divisor(a: Any, b: Any) -> None:
     """Integer division by zero raises in PyTorch (NumPy gives 0 and a RuntimeWarning)."""
-    if np.result_type(a, b).kind in "iub" and not np.all(b):
+    if np.result_type(a, b).kind in "iub" and np.size(a) and np.size(b) and not np.all(b):  # empty: nothing divides
         raise RuntimeError("ZeroDivisionError")
 
 
