@@ -30,7 +30,8 @@ def _ntuple(value: Any, n: int, what: str, layer: str) -> tuple[int, ...]:
 
 
 class _ConvNd(Module):
-    """What Conv1d, Conv2d and ConvTranspose2d share: arguments as tuples of ``_dims`` ints,
+    """What Conv1d, Conv2d and ConvTranspose2d share (its signature is Conv1d's and Conv2d's, with
+    PyTorch's defaults): arguments as tuples of ``_dims`` ints,
     groups, the weight and bias, PyTorch's default init and repr.
 
     The weight is (out_channels, in_channels // groups, *kernel_size), or for a transposed
@@ -47,13 +48,14 @@ class _ConvNd(Module):
         in_channels: int,
         out_channels: int,
         kernel_size: Any,
-        stride: Any,
-        padding: Any,
-        dilation: Any,
-        groups: int,
-        bias: bool,
-        padding_mode: str,
-        dtype: Any,
+        stride: Any = 1,
+        padding: Any = 0,
+        dilation: Any = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: Any = None,
         output_padding: Any = 0,
     ) -> None:
         super().__init__()
@@ -127,24 +129,6 @@ class Conv2d(_ConvNd):
     ``padding`` is an int, a pair, ``"valid"`` (no padding) or ``"same"`` (stride 1 only).
     """
 
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: Any,
-        stride: Any = 1,
-        padding: Any = 0,
-        dilation: Any = 1,
-        groups: int = 1,
-        bias: bool = True,
-        padding_mode: str = "zeros",
-        device: Any = None,
-        dtype: Any = None,
-    ) -> None:
-        super().__init__(
-            in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode, dtype
-        )
-
     def forward(self, input: Tensor) -> Tensor:
         return functional.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
@@ -154,24 +138,6 @@ class Conv1d(_ConvNd):
     in_channels // groups, kernel_size); ``padding`` an int, ``"valid"`` or ``"same"``."""
 
     _dims = 1
-
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: Any,
-        stride: Any = 1,
-        padding: Any = 0,
-        dilation: Any = 1,
-        groups: int = 1,
-        bias: bool = True,
-        padding_mode: str = "zeros",
-        device: Any = None,
-        dtype: Any = None,
-    ) -> None:
-        super().__init__(
-            in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode, dtype
-        )
 
     def forward(self, input: Tensor) -> Tensor:
         return functional.conv1d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
@@ -212,6 +178,7 @@ class ConvTranspose2d(_ConvNd):
             groups,
             bias,
             padding_mode,
+            device,
             dtype,
             output_padding,
         )
