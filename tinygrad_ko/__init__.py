@@ -97,18 +97,12 @@ _FUNCTION_FORMS = (
     "log_softmax matmul mm bmm dot outer reshape flatten unflatten squeeze unsqueeze permute "
     "transpose t expand broadcast_to split chunk unbind narrow select gather sort topk any all "
     "isnan isfinite isinf sign clone detach numel masked_fill allclose equal eq ne lt le gt ge "
-    "add sub mul div divide true_divide pow lerp remainder sgn subtract multiply"
-).split()
-for _name in _FUNCTION_FORMS:
-    globals()[_name] = _method(_name)
-del _name
-
-# torch.floor(x), torch.cumsum(x, 0), ...: the ops of api/more_methods.py
-_MORE_FUNCTION_FORMS = (
+    "add sub mul div divide true_divide pow lerp remainder sgn subtract multiply "
+    # the ops of api/more_methods.py
     "floor ceil trunc fix round frac log2 exp2 expm1 tan cumsum cumprod tril triu flip roll diag norm "
     "scatter scatter_add multinomial"
 ).split()
-for _name in _MORE_FUNCTION_FORMS:
+for _name in _FUNCTION_FORMS:
     globals()[_name] = _method(_name)
 del _name
 
