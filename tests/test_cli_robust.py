@@ -208,7 +208,7 @@ def test_a_failing_write_leaves_the_old_checkpoint(capsys, fake_data, existing, 
     def full_disk(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(np.lib.format, "write_array", full_disk)
+    monkeypatch.setattr(os, "fsync", full_disk)  # the temporary file is written, then the disk is full
     code, _, err = run(capsys, "train", "--model", "linear", "--epochs", "1", "--out", str(existing.path), "--quiet")
     assert_one_line_error(code, err, "could not write", "No space left on device")
     existing.untouched()
@@ -425,7 +425,7 @@ def test_evaluate_rejects_weights_that_do_not_fit_the_recorded_classes(capsys, f
 @pytest.mark.parametrize(
     ("content", "fragment"),
     [
-        (b"hello, I am a text file\n", "not a .npz checkpoint (a zip archive): it starts with b'hell'"),
+        (b"hello, I am a text file\n", "is not a checkpoint (.npz or .safetensors): it starts with b'hello, I'"),
         (b"", "is empty"),
     ],
 )

@@ -1,9 +1,11 @@
-"""Command line: ``python -m tinygrad_ko train | evaluate | graph`` (also the ``tinygrad-ko`` script).
+"""Command line: ``python -m tinygrad_ko train | evaluate | graph | convert`` (also the ``tinygrad-ko`` script).
 
     python -m tinygrad_ko train                      # Dense(512)+RMSprop on MNIST, 5 epochs
     python -m tinygrad_ko train --model cnn          # the small CNN (Adam, one-cycle, 2 epochs)
+    python -m tinygrad_ko train --out mlp.safetensors
     python -m tinygrad_ko evaluate checkpoints/mnist-mlp.npz
     python -m tinygrad_ko graph --model mlp --out graph.svg
+    python -m tinygrad_ko convert resnet50.pth resnet50.safetensors --check resnet50   # needs PyTorch
 
 ``train`` ends with the line ``test accuracy: 0.9812`` so scripts can read it.
 
@@ -22,6 +24,7 @@ import argparse
 import contextlib
 import math
 import os
+import pickle
 import shutil
 import sys
 import tempfile
@@ -423,6 +426,107 @@ def _model_help() -> str:
     return "\n".join(lines)
 
 
+CONVERT_CHECKS = ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "mlp", "linear", "cnn")
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    """Convert a PyTorch checkpoint (a pickle, read by torch.load with weights_only=True) to
+    .safetensors, which tinygrad_ko.load reads with no pickle. A dict holding the weights under
+    "state_dict" or "model" is unwrapped, DataParallel's "module." prefix is removed, and with
+    --check the weights are loaded into that model (strictly) before anything is written."""
+    source = args.source
+    if not os.path.isfile(source):
+        raise UsageError(f"{source}: no such file")
+    out = args.out or os.path.splitext(source)[0] + ".safetensors"
+    if not out.endswith(".safetensors"):
+        raise UsageError(f"{out}: the output of convert is a .safetensors file; give a name ending in .safetensors")
+    if os.path.abspath(out) == os.path.abspath(source):
+        raise UsageError(f"{out} is the source file; give another output name")
+    try:
+        import torch
+    except ImportError:
+        raise UsageError(
+            "convert reads PyTorch's pickle format, so it needs PyTorch: python -m pip install torch "
+            "(or run it on the machine where the .pth file was made)"
+        ) from None
+    out, created = check_output(out, option="out")
+    try:
+        try:
+            obj = torch.load(source, map_location="cpu", weights_only=True)
+        except Exception as e:
+            if isinstance(e, pickle.UnpicklingError):
+                reason = "it holds pickled Python objects besides tensors (a whole model?)"
+            else:
+                reason = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            raise UsageError(
+                f"{source}: torch.load(weights_only=True) could not read it: {reason}; save "
+                "model.state_dict() in PyTorch and convert that"
+            ) from None
+        state = _unwrap_state_dict(obj, source, torch)
+        arrays = {}
+        for key, value in state.items():
+            if value.dtype in (torch.bfloat16, torch.float16):
+                value = value.float()
+            arrays[key] = value.detach().cpu().contiguous().numpy()
+        if args.check:
+            _check_fits(args.check, arrays, source)
+        from . import serialization
+
+        serialization.save(arrays, out, metadata={"converted_from": os.path.basename(source)})
+    except BaseException:
+        remove_dirs(created)
+        raise
+    print(f"{len(arrays)} tensors from {source} written to {out}", flush=True)
+    return 0
+
+
+def _unwrap_state_dict(obj: Any, source: str, torch: Any) -> dict[str, Any]:
+    if isinstance(obj, dict):
+        for key in ("state_dict", "model", "model_state_dict"):
+            if isinstance(obj.get(key), dict) and not isinstance(obj.get(key), torch.Tensor):
+                print(f"using the weights under {key!r} in {source}", flush=True)
+                obj = obj[key]
+                break
+    if not isinstance(obj, dict) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        what = type(obj).__name__ if not isinstance(obj, dict) else "a dict that is not name -> tensor"
+        raise UsageError(
+            f"{source} holds {what}, not a state dict; in PyTorch save model.state_dict() and convert that"
+        )
+    if all(k.startswith("module.") for k in obj):  # nn.DataParallel's wrapper
+        obj = {k[len("module.") :]: v for k, v in obj.items()}
+    return obj
+
+
+def _check_fits(name: str, arrays: dict[str, np.ndarray], source: str) -> None:
+    from . import models
+    from .api.creation import from_numpy
+
+    head = arrays.get("fc.weight", arrays.get("3.weight", arrays.get("1.weight")))
+    classes = int(head.shape[0]) if head is not None and head.ndim == 2 else 1000
+    if name in models.__all__:
+        stem = arrays.get("conv1.weight")
+        channels = int(stem.shape[1]) if stem is not None and stem.ndim == 4 else 3
+        model = getattr(models, name)(num_classes=classes, in_channels=channels)
+    else:
+        model = build_model(name, classes)
+    own = model.state_dict()
+    missing = [k for k in own if k not in arrays]
+    unexpected = [k for k in arrays if k not in own]
+    if missing or unexpected:
+
+        def some(keys: list[str]) -> str:
+            return ", ".join(keys[:3]) + (f" and {len(keys) - 3} more" if len(keys) > 3 else "")
+
+        parts = [f"{len(missing)} missing key(s) ({some(missing)})"] if missing else []
+        parts += [f"{len(unexpected)} unexpected key(s) ({some(unexpected)})"] if unexpected else []
+        raise UsageError(f"{source} does not fit {name}: " + "; ".join(parts) + ". Nothing was written")
+    try:
+        model.load_state_dict({k: from_numpy(v) for k, v in arrays.items()})
+    except RuntimeError as e:
+        lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+        raise UsageError(f"{source} does not fit {name}: {lines[1] if len(lines) > 1 else lines[0]}") from None
+
+
 def parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m tinygrad_ko", description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -440,7 +544,9 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--opt", choices=OPTIMIZERS)
     t.add_argument("--seed", type=NONNEGATIVE_INT, default=0)
     t.add_argument("--threads", type=POSITIVE_INT, help="threads for the kernels (default: all cores)")
-    t.add_argument("--out", help="checkpoint path (.npz); default checkpoints/<dataset>-<model>.npz")
+    t.add_argument(
+        "--out", help="checkpoint path (.npz, or .safetensors for PyTorch); default checkpoints/<dataset>-<model>.npz"
+    )
     t.add_argument(
         "--one-cycle",
         action=argparse.BooleanOptionalAction,
@@ -450,7 +556,7 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--quiet", action="store_true", help="no progress bar or epoch table")
     t.set_defaults(func=cmd_train)
     e = sub.add_parser("evaluate", help="test accuracy of a saved checkpoint")
-    e.add_argument("path")
+    e.add_argument("path", help="a checkpoint written by train (.npz or .safetensors)")
     e.add_argument("--dataset", choices=DATASETS, help="default: the one the checkpoint was trained on")
     e.add_argument("--threads", type=POSITIVE_INT, help="threads for the kernels (default: all cores)")
     e.set_defaults(func=cmd_evaluate)
@@ -459,6 +565,18 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--batch-size", type=POSITIVE_INT, default=4)
     g.add_argument("--out", default="graph.svg", help="output file: .svg/.png/.pdf (needs Graphviz) or .dot")
     g.set_defaults(func=cmd_graph)
+    c = sub.add_parser(
+        "convert",
+        help="turn a PyTorch .pth/.pt state dict into a .safetensors file (needs PyTorch installed)",
+        description=cmd_convert.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    c.add_argument("source", help="a file written by torch.save (a state dict, or a dict holding one)")
+    c.add_argument("out", nargs="?", help="the .safetensors file to write; default: the source's name")
+    c.add_argument(
+        "--check", choices=sorted(CONVERT_CHECKS), help="load the weights into this tinygrad_ko model first (strict)"
+    )
+    c.set_defaults(func=cmd_convert)
     return p
 
 

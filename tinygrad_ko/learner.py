@@ -334,8 +334,12 @@ class Learner:
 
     # ---- persistence --------------------------------------------------------------------------------
     def _file(self, name: str) -> str:
-        if name.endswith(".npz") or os.sep in name:
-            return name if name.endswith(".npz") else name + ".npz"
+        """A name with a suffix (.npz, or .safetensors for PyTorch) or a directory is a path as given;
+        a bare name goes to path/model_dir/name.npz, as fastai's does to .pth."""
+        if name.endswith((".npz", ".safetensors")):
+            return name
+        if os.sep in name:
+            return name + ".npz"
         return os.path.join(self.path, self.model_dir, name + ".npz")
 
     def save(self, name: str) -> str:
