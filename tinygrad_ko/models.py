@@ -182,7 +182,7 @@ class Bottleneck(nn.Module):
 class ResNet(nn.Module):
     """A ResNet of BasicBlocks or Bottlenecks, laid out (and initialised) like torchvision's.
 
-    ``layers`` gives the number of blocks per stage; the stages have ``planes`` width, 2*width,
+    ``layers`` gives the number of blocks per stage; the stages' planes are width, 2*width,
     4*width and 8*width (64..512 for the standard models; a Bottleneck outputs 4x its planes).
     torchvision's arguments: ``zero_init_residual`` starts each residual branch's last BN at
     weight 0 (every block the identity); ``groups`` and ``width_per_group`` widen or group the
@@ -313,7 +313,6 @@ def _no_download(name: str, weights: Any, kwargs: dict[str, Any]) -> None:
     """torchvision downloads pretrained weights for ``weights=`` (or the old ``pretrained=True``);
     nothing is downloaded here, so say where pretrained weights come from instead."""
     pretrained = kwargs.pop("pretrained", False)
-    kwargs.pop("pretrained_backbone", None)
     if weights is None and not pretrained:
         return
     asked = f"weights={weights!r}" if weights is not None else f"pretrained={pretrained!r}"
