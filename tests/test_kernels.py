@@ -67,6 +67,8 @@ CONV_CASES = [
     ((2, 6, 2, 3), (4, 6, 3, 3), 2, 1, 1, 1),  # a tiny strided map: dead rows and columns
     ((3, 5, 4, 4), (4, 5, 3, 3), 1, (3, 2), 1, 1),  # more padding than the kernel reaches
     ((2, 1, 5, 5), (2, 1, 5, 5), 1, 0, 1, 1),  # kernel as large as the image
+    ((2, 6, 8, 8), (5, 6, 1, 1), 1, 0, 1, 1),  # 1x1 on a larger map: direct products
+    ((2, 6, 15, 14), (5, 6, 1, 1), 2, 0, 1, 1),  # strided 1x1 (a shortcut): direct on every 2nd pixel
 ]
 
 
@@ -140,21 +142,37 @@ def test_conv2d_dead_taps_and_layouts_are_taken():
     for case, live, pixel_major in [(CONV_CASES[8], ((1, 2), (1, 2)), True), (CONV_CASES[7], None, False)]:
         x, w, b, stride, pads, dilation, groups = _conv_case(case, True, seed=0)
         _, _, geom = conv_kernels.conv2d_forward(x, w, b, stride, pads, dilation, groups)
-        assert geom.pixel_major is pixel_major
+        assert geom.pixel_major is pixel_major and not geom.direct
         assert (geom.live is None) == (live is None)
         if live is not None:
             assert geom.live[0] == live[0] + live[1]
+    for case, direct in [(CONV_CASES[6], False), (CONV_CASES[13], True), (CONV_CASES[14], True)]:
+        x, w, b, stride, pads, dilation, groups = _conv_case(case, True, seed=0)
+        assert conv_kernels.conv2d_forward(x, w, b, stride, pads, dilation, groups)[2].direct is direct
 
 
-@pytest.mark.parametrize("block_bytes", [1, 1 << 40])
+def test_conv2d_1x1_direct_path_keeps_the_in_place_check():
+    # the direct path keeps the input array itself for the weight's gradient: changing it in
+    # place after the forward must raise, as for any saved tensor
+    x = tg.randn(2, 4, 8, 8)
+    w = tg.randn(3, 4, 1, 1, requires_grad=True)
+    out = tg.nn.functional.conv2d(x, w)
+    assert out.grad_fn.geom.direct
+    x.mul_(2)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.sum().backward()
+
+
+@pytest.mark.parametrize("block_bytes,direct_1x1", [(1, 0), (1 << 40, 1 << 62)])
 @pytest.mark.parametrize("gw_by_channel,grid", [(False, True), (True, False)])
-def test_conv2d_kernel_settings_match_reference(monkeypatch, block_bytes, gw_by_channel, grid):
+def test_conv2d_kernel_settings_match_reference(monkeypatch, block_bytes, direct_1x1, gw_by_channel, grid):
     # the tuned constants choose between equivalent paths: every choice gives the reference
     monkeypatch.setattr(conv_kernels, "_BLOCK_BYTES", block_bytes)
+    monkeypatch.setattr(conv_kernels, "_DIRECT_1X1_MIN_PIXELS", direct_1x1)
     monkeypatch.setattr(conv_kernels, "_GW_BY_CHANNEL_MIN", 0 if gw_by_channel else 1 << 62)
     monkeypatch.setattr(conv_kernels, "_GRID_MAX_WASTE", float("inf") if grid else 0.0)
     monkeypatch.setattr(conv_kernels, "_PER_IMAGE_MIN_PIXELS", 0)  # pixel-major whenever groups == 1
-    for case in CONV_CASES[:3] + CONV_CASES[5:7]:
+    for case in CONV_CASES[:3] + CONV_CASES[5:7] + CONV_CASES[13:]:
         x, w, b, stride, pads, dilation, groups = _conv_case(case, True, seed=3)
         out, saved, geom = conv_kernels.conv2d_forward(x, w, b, stride, pads, dilation, groups)
         grad = _rng(2).standard_normal(out.shape)
