@@ -156,7 +156,7 @@ def test_pretrained_weights_are_not_downloaded_and_the_error_says_what_to_do(kwa
         models.resnet50(**kwargs)
     msg = str(err.value)
     assert msg.startswith("resnet50(") and "downloads nothing" in msg
-    assert "python tools/convert_torchvision.py resnet50.pth resnet50.safetensors" in msg
+    assert "python -m tinygrad_ko convert resnet50.pth resnet50.safetensors" in msg
     assert 'model.load_state_dict(tinygrad_ko.load("resnet50.safetensors"))' in msg
     assert models.resnet18(weights=None, pretrained=False).fc.out_features == 1000
 

@@ -1,8 +1,10 @@
 """tinygrad_ko's ResNets against torchvision's (skipped where torch/torchvision are not installed).
 
 torchvision's models are built with random weights (and BatchNorm statistics calibrated on a
-batch, so the eval-mode logits have a realistic scale); their ``state_dict()`` goes into ours as
-NumPy arrays with ``load_state_dict(strict=True)``, and ours goes back into torchvision's.
+batch, so the eval-mode logits have a realistic scale); their ``state_dict()`` is saved with
+``safetensors.torch.save_file`` and goes into ours with ``tinygrad_ko.load`` and
+``load_state_dict(strict=True)``, and ours goes back into torchvision's through ``tinygrad_ko.save``
+and ``safetensors.torch.load_file``.
 Both must then compute the same thing: eval-mode logits, and one train-mode step (loss, the
 gradient of every parameter, the updated BatchNorm running statistics and counters, the
 parameters after an SGD step).
@@ -30,14 +32,11 @@ from tinygrad_ko import models, nn
 
 torch = pytest.importorskip("torch", reason="the torchvision comparisons need torch (the interop extra)")
 torchvision = pytest.importorskip("torchvision", reason="the torchvision comparisons need torchvision")
+safetensors_torch = pytest.importorskip("safetensors.torch")
 
 
 def _to_ours(state_dict) -> dict[str, tg.Tensor]:
     return {k: tg.from_numpy(v.detach().numpy().copy()) for k, v in state_dict.items()}
-
-
-def _to_torch(state_dict) -> dict:
-    return {k: torch.from_numpy(v.numpy().copy()) for k, v in state_dict.items()}
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -81,10 +80,13 @@ def _blank(name: str):
     return getattr(models, name)()
 
 
-def _ours(name: str):
-    """Our model holding the same weights, loaded with strict=True from NumPy arrays."""
+def _ours(name: str, tmp_path):
+    """Our model holding the same weights: torchvision's state_dict saved by safetensors.torch,
+    read by tinygrad_ko.load, loaded with strict=True."""
+    path = tmp_path / f"{name}-torchvision.safetensors"
+    safetensors_torch.save_file(_reference(name).state_dict(), str(path))
     ours = copy.deepcopy(_blank(name))
-    result = ours.load_state_dict({k: tg.from_numpy(v.copy()) for k, v in _reference_state(name).items()}, strict=True)
+    result = ours.load_state_dict(tg.load(path, map_location="cpu", weights_only=True), strict=True)
     assert result.missing_keys == [] and result.unexpected_keys == []
     return ours
 
@@ -125,9 +127,9 @@ def test_deeper_resnets_have_torchvisions_keys(name):
 
 # ---- torchvision -> tinygrad_ko -> torchvision ---------------------------------------------------
 @pytest.mark.parametrize("name", ["resnet18", "resnet50"])
-def test_torchvision_weights_give_the_same_eval_logits_both_ways(name):
+def test_torchvision_weights_give_the_same_eval_logits_both_ways(name, tmp_path):
     ref = _reference(name).eval()
-    ours = _ours(name).eval()
+    ours = _ours(name, tmp_path).eval()
     x, _ = _batch(2, 64)
     with torch.no_grad():
         want = ref(torch.from_numpy(x)).numpy()
@@ -140,7 +142,8 @@ def test_torchvision_weights_give_the_same_eval_logits_both_ways(name):
 
     # and back: our weights in a fresh torchvision model give our logits
     back = getattr(torchvision.models, name)()
-    back.load_state_dict(_to_torch(ours.state_dict()), strict=True)
+    tg.save(ours.state_dict(), tmp_path / "ours.safetensors")
+    back.load_state_dict(safetensors_torch.load_file(str(tmp_path / "ours.safetensors")), strict=True)
     back.eval()
     with torch.no_grad():
         np.testing.assert_allclose(back(torch.from_numpy(x)).numpy(), got.numpy(), rtol=0, atol=1e-4)
@@ -149,10 +152,10 @@ def test_torchvision_weights_give_the_same_eval_logits_both_ways(name):
         np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=k)
 
 
-def _train_step(name: str, rtol: float, size: int) -> None:
+def _train_step(name: str, rtol: float, size: int, tmp_path) -> None:
     """One train-mode forward/backward/SGD step in both libraries from the same weights."""
     ref = _reference(name)
-    ours = _ours(name)
+    ours = _ours(name, tmp_path)
     ref.train()
     ours.train()
     x, y = _batch(2, size)
@@ -183,12 +186,12 @@ def _train_step(name: str, rtol: float, size: int) -> None:
             _assert_close_to_scale(v.numpy(), want, 1e-4, k)
 
 
-def test_resnet18_train_step_matches_torchvision():
-    _train_step("resnet18", rtol=2e-4, size=64)
+def test_resnet18_train_step_matches_torchvision(tmp_path):
+    _train_step("resnet18", rtol=2e-4, size=64, tmp_path=tmp_path)
 
 
-def test_resnet50_train_step_matches_torchvision():
-    _train_step("resnet50", rtol=2e-4, size=64)
+def test_resnet50_train_step_matches_torchvision(tmp_path):
+    _train_step("resnet50", rtol=2e-4, size=64, tmp_path=tmp_path)
 
 
 # ---- the seed notes' surgery, side by side -------------------------------------------------------

@@ -13,7 +13,7 @@ and order (BatchNorm's ``num_batches_tracked`` included), so a torchvision check
 
 Nothing is downloaded: ``weights=`` other than None raises. Pretrained weights come from a
 torchvision ``.pth`` file the user already has, converted once with
-``python tools/convert_torchvision.py resnet50.pth resnet50.safetensors`` and loaded with
+``python -m tinygrad_ko convert resnet50.pth resnet50.safetensors`` and loaded with
 ``model.load_state_dict(tinygrad_ko.load("resnet50.safetensors"))``.
 
 Extras beside torchvision's arguments (keyword-only): ``in_channels`` (e.g. 1 for digits),
@@ -319,7 +319,7 @@ def _no_download(name: str, weights: Any, kwargs: dict[str, Any]) -> None:
     raise ValueError(
         f"{name}({asked}): tinygrad_ko downloads nothing, so it has no pretrained weights to fetch. "
         f"Build the model with {name}() (weights=None) and load weights you have on disk: convert a "
-        f"torchvision checkpoint once with `python tools/convert_torchvision.py {name}.pth {name}.safetensors`, "
+        f"torchvision checkpoint once with `python -m tinygrad_ko convert {name}.pth {name}.safetensors`, "
         f'then `model.load_state_dict(tinygrad_ko.load("{name}.safetensors"))`.'
     )
 
