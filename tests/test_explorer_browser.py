@@ -176,3 +176,22 @@ def test_a_2000_node_page_loads_and_steps_to_the_end(tmp_path):
     assert "접혀" in got["panel"]
     back = shown(tmp_path, page, "from=last&step=100")
     assert back["highlighted"] == f"n{trace.steps[100].node}" and back["data-grad"] == trace.steps[100].grad.text()
+
+
+def test_three_traces_on_one_page_as_in_an_exported_notebook(tmp_path):
+    """What Jupyter shows (and an exported notebook keeps): each trace's _repr_html_, one after another."""
+    parts = []
+    for k in range(3):
+        a = torch.tensor([1.0, float(k)], requires_grad=True)
+        parts.append(viz.trace_backward((a * a + a).sum(), params={"a": a})._repr_html_())
+    page = tmp_path / "notebook.html"
+    page.write_text(
+        "<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>" + "".join(parts) + "</body></html>"
+    )
+    dom, console = chromium(tmp_path, page.as_uri() + "?step=last", "--dump-dom")
+    assert console == ""
+    roots = re.findall(r'<div class="tgx" id="(tgx-[^"]+)"([^>]*)>', dom)
+    assert len(roots) == 3 and len({r for r, _ in roots}) == 3
+    grads = [re.search(r'data-grad="([^"]*)"', attrs)[1] for _, attrs in roots]
+    assert all('data-ready="1"' in attrs for _, attrs in roots)
+    assert grads == ["[3., 1.]", "[3., 3.]", "[3., 5.]"]  # d/da (a*a + a) = 2a + 1, each page its own

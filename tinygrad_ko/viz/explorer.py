@@ -33,6 +33,7 @@ from .graph import SMALL_TENSOR, RecordedInputs, _flatten_outputs, _param_names,
 __all__ = ["BackwardTrace", "GradInfo", "Step", "trace_backward"]
 
 HIST_BINS = 16
+PAGE_VALUES = 64  # the page lists at most this many values; larger gradients show a summary
 _SPARK = "▁▂▃▄▅▆▇█"
 
 
@@ -98,7 +99,7 @@ class GradInfo:
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"shape": list(self.shape), "text": self.text()}
-        if self.values is not None:  # the page shows the values; a summary for the rest
+        if self.values is not None and self.values.size <= PAGE_VALUES:  # the page shows small values in full
             values = _fmt_values(self.values, width=10_000)
             if values != out["text"]:
                 out["values"] = values

@@ -340,7 +340,7 @@ function start(root) {
     var bad = g.nan || g.inf, out = "<span class=\"" + (bad ? "bad" : "") + "\">";
     if (g.hist === undefined) out += "<code>" + esc(g.values !== undefined ? g.values : g.text) + "</code>";
     else {
-      out += "<code>(" + g.shape.join(", ") + (g.shape.length === 1 ? ",)" : ")") + "</code>";
+      out += "<code>" + shp(g.shape) + "</code>";
       if (g.mean !== undefined) out += "<br>mean <code>" + g.mean + "</code>, min <code>" + g.min + "</code>, max <code>" + g.max + "</code>";
       if (g.hist) {
         var top = Math.max.apply(null, g.hist) || 1;
@@ -352,6 +352,7 @@ function start(root) {
     if (bad) out += " NaN " + (g.nan || 0) + "개, inf " + (g.inf || 0) + "개";
     return out + "</span>";
   }
+  function shp(a) { return "(" + a.join(", ") + (a.length === 1 ? ",)" : ")"); }
   function fill(t, who, g) { return t.replace("{who}", esc(who)).replace("{g}", g).replace("{k}", g); }
   function describe(k) {
     var s = S[k], h = "", T = D.texts;
@@ -368,7 +369,7 @@ function start(root) {
       h += "<p><b>" + esc(s.name) + "</b>: " + esc(D.explain[s.name] || D.generic) + "</p>";
     }
     if (s.hidden) h += "<p class=\"en\">" + T.hidden + "</p>";
-    h += "<h4>들어온 기울기 (incoming gradient) " + "<span class=\"en\">shape (" + s.shape.join(", ") + ")</span></h4>";
+    h += "<h4>들어온 기울기 (incoming gradient) " + "<span class=\"en\">shape " + shp(s.shape) + "</span></h4>";
     if (s.parts) {
       h += "<p>" + T.acc.replace("{k}", s.parts.length) + "</p>";
       s.parts.forEach(function (p, i) {
