@@ -229,6 +229,8 @@ def test_bad_arguments():
         viz.trace_backward(a * 2)
     with pytest.raises(TypeError, match="expects Tensors"):
         viz.trace_backward([1.0])
+    with pytest.raises(TypeError, match="inputs= takes what viz.record_inputs"):
+        viz.trace_backward((a * 2).sum(), inputs={"x": a})
     with pytest.raises(ValueError, match="small must be an integer >= 0"):
         viz.trace_backward((a * 2).sum(), small=-1)
     trace = viz.trace_backward((a * 2).sum())

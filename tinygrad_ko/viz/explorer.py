@@ -34,7 +34,6 @@ __all__ = ["BackwardTrace", "GradInfo", "Step", "trace_backward"]
 
 HIST_BINS = 16
 PAGE_VALUES = 64  # the page lists at most this many values; larger gradients show a summary
-_SPARK = "▁▂▃▄▅▆▇█"
 
 
 @dataclass
@@ -80,11 +79,6 @@ class GradInfo:
     @property
     def size(self) -> int:
         return int(np.prod(self.shape, dtype=np.int64))
-
-    def sparkline(self) -> str:
-        """The histogram as eight-level block characters, e.g. ``▁▁▂▅█▅▂▁``."""
-        top = max(self.hist) or 1
-        return "".join(_SPARK[min(7, (8 * c) // top)] if c else " " for c in self.hist).rstrip()
 
     def text(self, width: int = 44) -> str:
         """One line: the values of a small tensor, else mean and range (with NaN/inf counts)."""
@@ -252,6 +246,11 @@ def trace_backward(
     if not isinstance(small, int) or small < 0:
         raise ValueError(f"trace_backward: small must be an integer >= 0, got {small!r}")
     names = _param_names(params)
+    if inputs is not None and not isinstance(inputs, RecordedInputs):
+        raise TypeError(
+            "trace_backward: inputs= takes what viz.record_inputs(...) recorded around the forward pass, "
+            f"got {type(inputs).__name__}"
+        )
     seeds = engine._seeds(outs, [])
     order, index, _ = _walk(outs)
     nodes: list[TracedNode] = []

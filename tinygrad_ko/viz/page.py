@@ -13,7 +13,6 @@ unique id, so two traces shown on one Jupyter page do not collide.
 
 from __future__ import annotations
 
-import html
 import json
 import re
 import shutil
@@ -25,7 +24,7 @@ from .graph import draw_graph
 from .layout import layered_svg
 
 if TYPE_CHECKING:
-    from .explorer import BackwardTrace, GradInfo
+    from .explorer import BackwardTrace
 
 LAYOUTS = ("auto", "dot", "python")
 GRAD_MARK = "∇ "
@@ -232,11 +231,6 @@ def _scoped_svg(svg: str, uid: str) -> str:
     svg = svg[svg.find("<svg") :]
     svg = re.sub(r"<!--.*?-->", "", svg, flags=re.S)
     return re.sub(r'\bid="([^"]*)"', lambda m: f'id="{uid}-{m[1]}"', svg)
-
-
-def grad_html(info: GradInfo) -> str:
-    """A gradient as the page shows it (for tests and notebooks): its text, escaped."""
-    return html.escape(info.text())
 
 
 _CSS = """
