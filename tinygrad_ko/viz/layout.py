@@ -25,6 +25,8 @@ PAD_X, PAD_Y = 10.0, 6.0
 GAP_X, GAP_Y = 18.0, 36.0
 MARGIN = 8.0
 SWEEPS = 4
+# Graphviz colour names that are not CSS colour names
+X11_COLORS = {"darkolivegreen1": "#caff70", "lightgrey": "#d3d3d3", "gray40": "#666666"}
 
 
 def parse_dot(lines: Iterable[str]) -> tuple[dict[str, dict[str, object]], list[tuple[str, str, dict[str, str]]]]:
@@ -71,6 +73,10 @@ def layered_svg(dot_lines: Iterable[str]) -> str:
             indeg[s] -= 1
             if indeg[s] == 0:
                 queue.append(s)
+    # a source (a parameter, an input) sits just above its nearest consumer, not on the top row
+    for n in names:
+        if not preds[n] and succs[n]:
+            layer[n] = max(min(layer[s] for s in succs[n]) - 1, 0)
     n_layers = max(layer.values(), default=0) + 1
     rows: list[list[str]] = [[] for _ in range(n_layers)]
     for n in names:  # walk order (nearest the outputs first) as the starting order
@@ -130,6 +136,7 @@ def layered_svg(dot_lines: Iterable[str]) -> str:
         node = nodes[n]
         (cx, cy), (w, h) = xy[n], size[n]
         fill = str(node.get("fillcolor", "white")) if "filled" in str(node.get("style", "")) else "white"
+        fill = X11_COLORS.get(fill, fill)
         stroke = str(node.get("color", "black"))
         dash = ' stroke-dasharray="5,2"' if "dashed" in str(node.get("style", "")) else ""
         rx = ' rx="5"' if "rounded" in str(node.get("style", "")) else ""
