@@ -5,6 +5,7 @@
     python -m tinygrad_ko train --out mlp.safetensors
     python -m tinygrad_ko evaluate checkpoints/mnist-mlp.npz
     python -m tinygrad_ko graph --model mlp --out graph.svg
+    python -m tinygrad_ko graph --model mlp --animate backprop.html   # watch backward run, step by step
     python -m tinygrad_ko convert resnet50.pth resnet50.safetensors --check resnet50   # needs PyTorch
 
 ``train`` ends with the line ``test accuracy: 0.9812`` so scripts can read it.
@@ -377,13 +378,42 @@ def _graph_target(out: str) -> tuple[str, str]:
     return out, fmt
 
 
-def cmd_graph(args: argparse.Namespace) -> int:
-    path, fmt = _graph_target(args.out)
-    if fmt != "dot" and shutil.which("dot") is None:
-        from .viz import INSTALL_HINT
+def _animate_target(path: str) -> str:
+    """The page ``graph --animate`` writes: an .html file (no suffix: ``.html`` is appended)."""
+    if os.path.isdir(path):
+        raise UsageError(
+            f"--animate {path} is a directory; give a file name, e.g. {os.path.join(path, 'backprop.html')}"
+        )
+    ext = os.path.splitext(path)[1].lower()
+    if not ext:
+        return path + ".html"
+    if ext not in (".html", ".htm"):
+        raise UsageError(f"--animate {path}: the backward explorer is an HTML page; give a .html file")
+    return path
 
-        raise UsageError(f"{INSTALL_HINT}\n(or write the DOT text with --out {os.path.splitext(path)[0]}.dot)")
-    path, created = check_output(path)
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    # --animate alone writes the page only; --out (default graph.svg) draws the graph as before
+    out = fmt = page = None
+    if args.out is not None or args.animate is None:
+        out, fmt = _graph_target(args.out or "graph.svg")
+        if fmt != "dot" and shutil.which("dot") is None:
+            from .viz import INSTALL_HINT
+
+            raise UsageError(f"{INSTALL_HINT}\n(or write the DOT text with --out {os.path.splitext(out)[0]}.dot)")
+    if args.animate is not None:
+        page = _animate_target(args.animate)
+    created: list[str] = []
+    try:
+        if out is not None:
+            out, made = check_output(out)
+            created += made
+        if page is not None:
+            page, made = check_output(page, "--animate")
+            created += made
+    except UsageError:
+        remove_dirs(created)
+        raise
 
     from . import manual_seed, viz
     from .api.creation import randint, randn
@@ -396,17 +426,26 @@ def cmd_graph(args: argparse.Namespace) -> int:
         y = randint(0, 10, (args.batch_size,))
         with viz.record_inputs(**{"input batch": x, "targets": y}) as inputs:
             loss = functional.cross_entropy(model(x), y)
-        loss.backward()
-        graph = viz.draw_graph(loss, params=model, inputs=inputs, show_grads=True, cluster_modules=True)
-        if fmt == "dot":
-            with atomic_file(path, "w") as f:
-                f.write(graph.source)
+        if page is not None:
+            # the training step's backward, recorded node by node (the same .grad as loss.backward())
+            trace = viz.trace_backward(loss, params=model, inputs=inputs)
+            trace.to_html(page)
         else:
-            viz.render(graph, path, format=fmt)
+            loss.backward()
+        if out is not None:
+            graph = viz.draw_graph(loss, params=model, inputs=inputs, show_grads=True, cluster_modules=True)
+            if fmt == "dot":
+                with atomic_file(out, "w") as f:
+                    f.write(graph.source)
+            else:
+                viz.render(graph, out, format=fmt)
     except BaseException:
         remove_dirs(created)
         raise
-    print(f"graph written to {path}")
+    if out is not None:
+        print(f"graph written to {out}")
+    if page is not None:
+        print(f"backward explorer written to {page} ({len(trace)} steps; open it in a browser)")
     return 0
 
 
@@ -563,7 +602,14 @@ def parser() -> argparse.ArgumentParser:
     g = sub.add_parser("graph", help="render the computation graph of one training step")
     g.add_argument("--model", choices=MODELS, default="mlp")
     g.add_argument("--batch-size", type=POSITIVE_INT, default=4)
-    g.add_argument("--out", default="graph.svg", help="output file: .svg/.png/.pdf (needs Graphviz) or .dot")
+    g.add_argument(
+        "--out", help="output file: .svg/.png/.pdf (needs Graphviz) or .dot; default graph.svg unless --animate"
+    )
+    g.add_argument(
+        "--animate",
+        metavar="PAGE.html",
+        help="write the backward explorer: an offline HTML page that steps through the backward pass",
+    )
     g.set_defaults(func=cmd_graph)
     c = sub.add_parser(
         "convert",

@@ -77,10 +77,16 @@ def grad(
 
 
 def run_backward(
-    roots: list[Tensor], seeds: list[Tensor], retain_graph: bool, create_graph: bool, capture: list | None = None
+    roots: list[Tensor],
+    seeds: list[Tensor],
+    retain_graph: bool,
+    create_graph: bool,
+    capture: list | None = None,
+    observer: Any = None,
 ) -> list[Tensor | None] | None:
     """Propagate ``seeds`` (one gradient per root) back through the graph. With ``capture`` (a
-    list of tensors) their gradients are returned instead of added into the leaves' ``.grad``."""
+    list of tensors) their gradients are returned instead of added into the leaves' ``.grad``.
+    An ``observer`` (viz.trace_backward's recorder) is told what each node received and sent."""
     pending: dict[int, Tensor] = {}  # id(node) -> sum of the gradients delivered to it so far
     heap: list[tuple[int, int, Function]] = []  # (-seq, id, node): the latest-recorded node pops first
     leaves: list[Tensor] = []  # in the order they were met
@@ -117,6 +123,8 @@ def run_backward(
                 node._saved = None  # release what forward saved
             if anomaly_mode.enabled:
                 graph_hooks.check_nan(node, grads)
+            if observer is not None:
+                observer.ran(node, grad, grads)
             for edge, g in zip(node._edges, grads):
                 if edge is None or g is None:  # no input there, or no gradient for it
                     continue
@@ -128,6 +136,8 @@ def run_backward(
             g = pending.pop(id(leaf))
             if leaf._hooks:
                 g = graph_hooks.run_leaf_hooks(leaf, g)
+            if observer is not None:
+                observer.reached_leaf(leaf, g)
             if captured is None:
                 accumulate(leaf, g, create_graph, owned)
             elif id(leaf) in captured:

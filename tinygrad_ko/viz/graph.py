@@ -1,4 +1,4 @@
-"""Draw the recorded autograd graph with Graphviz.
+"""Draw the recorded autograd graph with Graphviz (``viz.draw_graph``).
 
 ``draw_graph(loss)`` walks the DAG behind ``loss`` (the ``grad_fn`` nodes and the leaf tensors they
 point at) and returns a :class:`ComputationGraph`, a ``graphviz.Digraph``: in Jupyter it displays
@@ -36,8 +36,8 @@ from typing import Any
 import graphviz
 import numpy as np
 
-from .autograd.function import Function, SavedOutput
-from .tensor import Tensor
+from ..autograd.function import Function, SavedOutput
+from ..tensor import Tensor
 
 __all__ = [
     "ComputationGraph",
@@ -148,6 +148,13 @@ def render(
         path = path.with_name(path.name + "." + format)
     with _translate_missing_dot():
         data = graph.pipe(format=format)
+    _atomic_write(path, data)
+    return path
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` (parents created): it appears only once complete, with the
+    permissions the umask gives."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
@@ -159,7 +166,6 @@ def render(
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    return path
 
 
 def _umask() -> int:
@@ -259,6 +265,7 @@ def draw_graph(
     rankdir: str = "TB",
     cluster_modules: bool = False,
     inputs: RecordedInputs | None = None,
+    _extra_lines: Mapping[int, list[str]] | None = None,
 ) -> ComputationGraph:
     """Draw the autograd graph that produced ``outputs``.
 
@@ -287,6 +294,8 @@ def draw_graph(
         inputs: what :func:`record_inputs` recorded during the forward pass: the named tensors
             that need no gradient (input batch, targets) are drawn as nodes, with an edge into
             each drawn op that consumed them.
+        _extra_lines: (for the backward explorer) more label lines for some nodes, by
+            ``id(node or leaf)``.
 
     Returns:
         A :class:`ComputationGraph` (a ``graphviz.Digraph``). ``.source`` is the DOT text (needs
@@ -305,26 +314,7 @@ def draw_graph(
             f"got {type(inputs).__name__}"
         )
 
-    # Breadth-first from the outputs: nodes nearest to them get the smallest numbers. That keeps
-    # the DOT text deterministic and makes max_nodes keep the part of the graph nearest the outputs.
-    # The walk is a loop over a growing list, never recursion: 100,000-deep chains work.
-    order: list[Any] = []  # Function nodes and leaf Tensors, in walk order
-    index: dict[int, int] = {}  # id(node or leaf) -> its position in order
-    for t in outs:
-        root = t.grad_fn if t.grad_fn is not None else t
-        if id(root) not in index:
-            index[id(root)] = len(order)
-            order.append(root)
-    n_roots = len(order)
-    pos = 0
-    while pos < len(order):
-        obj = order[pos]
-        pos += 1
-        if isinstance(obj, Function):
-            for e in obj._edges:
-                if e is not None and id(e) not in index:
-                    index[id(e)] = len(order)
-                    order.append(e)
+    order, index, n_roots = _walk(outs)
     n_visible = len(order) if max_nodes is None else max(min(max_nodes, len(order)), n_roots)
     n_hidden = len(order) - n_visible
 
@@ -357,8 +347,10 @@ def draw_graph(
         nid = f"n{i}"
         if isinstance(obj, Function):
             kept = retained.get(id(obj)) if retained else None
-            if show_saved or kept is not None:
+            extra_lines = _extra_lines.get(id(obj)) if _extra_lines else None
+            if show_saved or kept is not None or extra_lines:
                 lines, bad = _op_lines(obj, fmt, show_saved, kept)
+                lines += extra_lines or []
                 stmt = f"\t{nid} [label={_label(lines)} {_OP_STYLE}{_BAD_STYLE if bad else ''}]\n"
             else:  # the label depends on the op and its shape only: build each one once
                 key = (obj.name(), obj._out_shape)
@@ -381,6 +373,7 @@ def draw_graph(
         else:
             is_output = id(obj) in output_ids
             lines, bad = _tensor_lines(obj, names.get(id(obj)), fmt, is_output)
+            lines += _extra_lines.get(id(obj), []) if _extra_lines else []
             style = _OUTPUT_STYLE if is_output else _LEAF_STYLE if obj.requires_grad else _CONST_STYLE
             stmt = f"\t{nid} [label={_label(lines)} {style}{_BAD_STYLE if bad else ''}]\n"
         module = cluster_of.get(id(obj))
@@ -453,6 +446,33 @@ def draw_graph(
     body.extend(extra)
     body.extend(edges)
     return graph
+
+
+def _walk(outs: list[Tensor]) -> tuple[list[Any], dict[int, int], int]:
+    """The graph behind ``outs``: (nodes and leaves in walk order, id -> position, number of roots).
+
+    Breadth-first from the outputs: nodes nearest to them get the smallest numbers (node ``n{i}``
+    of the DOT text is ``order[i]``). That keeps the DOT text deterministic and makes max_nodes
+    keep the part of the graph nearest the outputs. The walk is a loop over a growing list, never
+    recursion: 100,000-deep chains work."""
+    order: list[Any] = []  # Function nodes and leaf Tensors, in walk order
+    index: dict[int, int] = {}  # id(node or leaf) -> its position in order
+    for t in outs:
+        root = t.grad_fn if t.grad_fn is not None else t
+        if id(root) not in index:
+            index[id(root)] = len(order)
+            order.append(root)
+    n_roots = len(order)
+    pos = 0
+    while pos < len(order):
+        obj = order[pos]
+        pos += 1
+        if isinstance(obj, Function):
+            for e in obj._edges:
+                if e is not None and id(e) not in index:
+                    index[id(e)] = len(order)
+                    order.append(e)
+    return order, index, n_roots
 
 
 def _flatten_outputs(outputs: tuple[Any, ...]) -> list[Tensor]:
