@@ -28,7 +28,7 @@ import numpy as np
 from ..autograd import engine
 from ..autograd.function import Function
 from ..tensor import Tensor
-from .graph import SMALL_TENSOR, RecordedInputs, _flatten_outputs, _param_names, _shape, _walk
+from .graph import SMALL_TENSOR, RecordedInputs, _check_inputs, _flatten_outputs, _param_names, _shape, _walk
 
 __all__ = ["BackwardTrace", "GradInfo", "Step", "trace_backward"]
 
@@ -246,11 +246,7 @@ def trace_backward(
     if not isinstance(small, int) or small < 0:
         raise ValueError(f"trace_backward: small must be an integer >= 0, got {small!r}")
     names = _param_names(params)
-    if inputs is not None and not isinstance(inputs, RecordedInputs):
-        raise TypeError(
-            "trace_backward: inputs= takes what viz.record_inputs(...) recorded around the forward pass, "
-            f"got {type(inputs).__name__}"
-        )
+    _check_inputs("trace_backward", inputs)
     seeds = engine._seeds(outs, [])
     order, index, _ = _walk(outs)
     nodes: list[TracedNode] = []

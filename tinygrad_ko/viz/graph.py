@@ -308,11 +308,7 @@ def draw_graph(
     if rankdir not in _RANKDIRS:
         raise ValueError(f"draw_graph: rankdir must be one of {', '.join(_RANKDIRS)}, got {rankdir!r}")
     names = _param_names(params)
-    if inputs is not None and not isinstance(inputs, RecordedInputs):
-        raise TypeError(
-            "draw_graph: inputs= takes what viz.record_inputs(...) recorded around the forward pass, "
-            f"got {type(inputs).__name__}"
-        )
+    _check_inputs("draw_graph", inputs)
 
     order, index, n_roots = _walk(outs)
     n_visible = len(order) if max_nodes is None else max(min(max_nodes, len(order)), n_roots)
@@ -488,6 +484,14 @@ def _flatten_outputs(outputs: tuple[Any, ...]) -> list[Tensor]:
     if not outs:
         raise ValueError("draw_graph needs at least one output tensor, e.g. draw_graph(loss)")
     return outs
+
+
+def _check_inputs(op: str, inputs: Any) -> None:
+    if inputs is not None and not isinstance(inputs, RecordedInputs):
+        raise TypeError(
+            f"{op}: inputs= takes what viz.record_inputs(...) recorded around the forward pass, "
+            f"got {type(inputs).__name__}"
+        )
 
 
 def _param_names(params: Any) -> dict[int, str]:
