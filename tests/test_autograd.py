@@ -214,6 +214,27 @@ def test_no_grad_records_nothing():
     assert not g(x).requires_grad and tg.is_grad_enabled()
 
 
+def test_no_grad_and_enable_grad_as_bare_decorators():
+    """``@torch.no_grad`` without parentheses, as PyTorch 2 allows (a class given the function)."""
+    x = leaf([1.0])
+
+    @tg.no_grad
+    def evaluate(t):
+        """Run without recording."""
+        return t * 2
+
+    @tg.enable_grad
+    def record(t):
+        return t * 3
+
+    assert evaluate.__name__ == "evaluate" and evaluate.__doc__ == "Run without recording."
+    y = evaluate(x)
+    assert y.tolist() == [2.0] and not y.requires_grad and y.grad_fn is None and tg.is_grad_enabled()
+    with tg.no_grad():
+        assert record(x).requires_grad and not tg.is_grad_enabled()
+    assert isinstance(tg.no_grad(), tg.no_grad) and isinstance(tg.set_grad_enabled(True), tg.set_grad_enabled)
+
+
 def test_no_grad_allows_updating_leaves_in_place():
     w = leaf([1.0, 2.0])
     (w * 3).sum().backward()

@@ -1,7 +1,7 @@
 """Grad mode: whether new operations are recorded for backward.
 
-``no_grad``, ``enable_grad`` and ``set_grad_enabled`` work as context managers and as decorators,
-like PyTorch's.
+``no_grad``, ``enable_grad`` and ``set_grad_enabled`` work as context managers and as decorators
+(``@no_grad()`` or ``@no_grad``), like PyTorch's.
 """
 
 from __future__ import annotations
@@ -31,6 +31,11 @@ class _GradModeContext:
     """Base for the grad-mode context managers; also usable as a decorator."""
 
     _target: bool = True
+
+    def __new__(cls, fn: Any = None, *args: Any) -> Any:
+        if callable(fn):  # @no_grad without parentheses: decorate fn right away
+            return cls()(fn)
+        return super().__new__(cls)
 
     def __enter__(self) -> None:
         self._prev = state.enabled
