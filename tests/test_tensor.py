@@ -47,6 +47,14 @@ def test_dtype_float64_keeps_python_floats_exact():
     assert tg.tensor(0.1, dtype=tg.float64).item() == 0.1
 
 
+def test_python_types_as_dtypes_mean_what_they_mean_in_pytorch():
+    """dtype=float is torch.float64 (a Python float is a double), int is int64, bool is bool."""
+    assert tg.tensor([1], dtype=float).dtype == tg.float64
+    assert tg.tensor([0.1], dtype=float).tolist() == [0.1]
+    assert tg.zeros(2, dtype=float).dtype == tg.float64 and tg.ones(2).to(float).dtype == tg.float64
+    assert tg.tensor([1.7], dtype=int).dtype == tg.int64 and tg.tensor([2], dtype=bool).dtype == tg.bool
+
+
 def test_numpy_float_scalars_keep_their_dtype_like_pytorch():
     # (dtypes PyTorch 2.13 gives for the same data)
     assert tg.tensor(np.float64(1.5)).dtype == tg.float64

@@ -58,8 +58,8 @@ def to_numpy_dtype(d: object) -> np.dtype:
     """Accept our dtype objects, NumPy dtypes/types, Python types or names; return a NumPy dtype."""
     if isinstance(d, dtype):
         return d.np
-    if d is builtins_float:
-        return float32.np
+    if d is builtins_float:  # Python's float is a double: torch.float64, as in PyTorch
+        return float64.np
     if d is builtins_int:
         return int64.np
     if d is builtins_bool:
