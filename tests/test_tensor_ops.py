@@ -346,6 +346,30 @@ def test_norm_dims_keepdim_and_frobenius():
     assert torch.linalg.vector_norm(torch.ones(2, 3), dtype=torch.float64).dtype == torch.float64
 
 
+def test_spectral_and_nuclear_norms():
+    """ord 2 / -2 / 'nuc': the largest, smallest and summed singular values, with U Vᵀ gradients."""
+    m = torch.tensor([[3.0, 0.0], [0.0, -4.0], [0.0, 0.0]], requires_grad=True)  # singular values 4, 3
+    assert torch.linalg.svdvals(m).tolist() == pytest.approx([4.0, 3.0])
+    assert torch.linalg.norm(m, ord=2).item() == pytest.approx(4.0)
+    assert torch.linalg.matrix_norm(m, ord=-2).item() == pytest.approx(3.0)
+    nuc = torch.norm(m, p="nuc")
+    assert nuc.item() == pytest.approx(7.0)
+    nuc.backward()  # d(sum s)/dA = U Vᵀ: here the signs of the diagonal
+    np.testing.assert_allclose(m.grad.numpy(), [[1, 0], [0, -1], [0, 0]], atol=1e-6)
+    m.grad = None
+    torch.linalg.matrix_norm(m, 2).backward()  # d(max s)/dA = u1 v1ᵀ: only the -4 entry
+    np.testing.assert_allclose(m.grad.numpy(), [[0, 0], [0, -1], [0, 0]], atol=1e-6)
+    batch = torch.randn(3, 2, 4, 5)
+    out = torch.linalg.matrix_norm(batch, "nuc", dim=(1, 3), keepdim=True)
+    assert out.shape == (3, 1, 4, 1)
+    expected = np.linalg.svd(np.moveaxis(batch.numpy(), (1, 3), (-2, -1)), compute_uv=False).sum(-1)
+    np.testing.assert_allclose(out.numpy()[:, 0, :, 0], expected, rtol=1e-5)
+    assert torch.linalg.matrix_norm(torch.zeros(0, 3), 2).item() == 0.0  # no singular values
+    with pytest.raises(RuntimeError, match="not differentiable twice"):
+        (g,) = torch.autograd.grad(torch.linalg.matrix_norm(m, "nuc"), m, create_graph=True)
+        g.sum().backward()
+
+
 def test_norm_errors():
     with pytest.raises(RuntimeError, match="Expected a floating point or complex tensor as input. Got Long"):
         torch.tensor([1, 2]).norm()
@@ -355,8 +379,10 @@ def test_norm_errors():
         torch.linalg.norm(torch.ones(2, 3, 4), dim=(0, 1, 2))
     with pytest.raises(RuntimeError, match="Order 3 not supported"):
         torch.linalg.norm(torch.ones(2, 3), ord=3)
-    with pytest.raises(RuntimeError, match="SVD"):
-        torch.linalg.norm(torch.ones(2, 3), ord="nuc")
+    with pytest.raises(RuntimeError, match="dim must be a 2-tuple. Got 0 1 2"):
+        torch.norm(torch.ones(2, 3, 4), p="nuc")
+    with pytest.raises(RuntimeError, match="linalg.svd: The input tensor A must have at least 2 dimensions"):
+        torch.linalg.svdvals(torch.ones(3))
     with pytest.raises(RuntimeError, match="cannot compute the inf norm on an empty tensor"):
         torch.linalg.vector_norm(torch.ones(0, 3), ord=math.inf)
     with pytest.raises(TypeError, match="'ord' must be Number"):

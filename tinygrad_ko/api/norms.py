@@ -3,8 +3,8 @@
 
 All of them end in one op, ops/norm.py's ``VectorNorm`` (the Frobenius norm is the 2-norm of the
 matrix's elements), except the matrix 1- and inf-norms, which are a max of absolute column (row)
-sums, built from abs, sum and amax. The norms of singular values (ord 2, -2, 'nuc') need an SVD,
-which tinygrad_ko does not have: they raise.
+sums, built from abs, sum and amax, and the norms of the singular values (ord 2, -2, 'nuc': their
+max, min and sum), built on ops/svd.py's ``SingularValues``.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..ops.norm import VectorNorm
+from ..ops.svd import SingularValues
 from ..tensor import Tensor
 from .rules import SCALAR_TYPES, check_dim, py_bool, py_int, reduce_axes, torch_type_name
 
@@ -54,7 +55,7 @@ def vector_norm(
 def matrix_norm(
     x: Tensor, ord: Any = "fro", dim: Sequence[int] = (-2, -1), keepdim: bool = False, *, dtype: Any = None
 ) -> Tensor:
-    """The matrix norm of x's ``dim`` dims, as ``torch.linalg.matrix_norm``: 'fro', 1, -1, inf, -inf."""
+    """The matrix norm of x's ``dim`` dims, as ``torch.linalg.matrix_norm``: 'fro', 'nuc', 1, -1, 2, -2, inf, -inf."""
     n = x._data.ndim
     if n < 2:
         raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 dimensions.")
@@ -68,10 +69,12 @@ def matrix_norm(
     if ord == "fro":
         return vector_norm(x, 2, (rows, cols), keepdim)
     if ord in ("nuc", 2, -2):
-        raise RuntimeError(
-            f"linalg.matrix_norm: ord={ord!r} is a norm of the singular values, which need an SVD; "
-            "tinygrad_ko does not compute one"
-        )
+        values = svdvals(x.permute(*[d for d in range(n) if d not in (rows, cols)], rows, cols))
+        if ord == "nuc" or values._data.shape[-1] == 0:  # no singular values (an empty matrix): 0
+            out = values.sum(-1)
+        else:
+            out = values.amax(-1) if ord == 2 else values.amin(-1)
+        return out.unsqueeze(min(rows, cols)).unsqueeze(max(rows, cols)) if keepdim else out
     if ord in (1, -1, math.inf, -math.inf):
         # 1: the largest absolute column sum (sum over rows); inf: the largest absolute row sum
         summed, over = (rows, cols) if ord in (1, -1) else (cols, rows)
@@ -79,6 +82,13 @@ def matrix_norm(
         out = sums.amax(over, keepdim=True) if ord > 0 else sums.amin(over, keepdim=True)
         return out if keepdim else out.squeeze((rows, cols))
     raise RuntimeError(f"linalg.matrix_norm: Order {_ord_text(ord)} not supported.")
+
+
+def svdvals(x: Tensor) -> Tensor:
+    """The singular values of the matrices in x's last two dims, largest first (``torch.linalg.svdvals``)."""
+    if x._data.ndim < 2:
+        raise RuntimeError("linalg.svd: The input tensor A must have at least 2 dimensions.")
+    return SingularValues.apply(_floating(x, None, "linalg.svd"))
 
 
 def linalg_norm(x: Tensor, ord: Any = None, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
@@ -110,9 +120,12 @@ def tensor_norm(x: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = Fals
     a number p is the vector p-norm over ``dim`` (all elements when None, even of a matrix)."""
     if isinstance(p, str):
         if p == "nuc":
-            raise RuntimeError(
-                "norm(): p='nuc' is the sum of the singular values, which need an SVD; tinygrad_ko does not compute one"
-            )
+            dims = (0, 1) if dim is None else tuple(dim) if isinstance(dim, (list, tuple)) else (dim,)
+            if dim is None and x._data.ndim != 2:
+                raise RuntimeError(
+                    f"linalg.matrix_norm: dim must be a 2-tuple. Got {' '.join(map(str, range(x._data.ndim)))}"
+                )
+            return matrix_norm(x, "nuc", dims, keepdim, dtype=dtype)
         if p != "fro":
             raise RuntimeError(f"norm(): unknown norm type {p!r}; expected 'fro', 'nuc' or a number")
         dims = None if dim is None else tuple(dim) if isinstance(dim, (list, tuple)) else (dim,)
