@@ -598,3 +598,25 @@ def test_values_and_gradients_match_pytorch(name):
     (out_mine * torch.tensor(weights)).sum().backward()
     (out_theirs * real.tensor(weights)).sum().backward()
     np.testing.assert_allclose(mine.grad.numpy(), theirs.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_movedim_is_a_permute_view_like_numpys_moveaxis():
+    a = np.arange(120.0).reshape(2, 3, 4, 5)
+    for source, destination in [(1, -1), ((0, 1), (2, 3)), ((3, 0), (0, 1)), ([0, 3], [3, 0]), ((), ())]:
+        got = torch.tensor(a).movedim(source, destination)
+        np.testing.assert_array_equal(got.numpy(), np.moveaxis(a, source, destination))
+    x = torch.tensor(a, requires_grad=True)
+    y = torch.movedim(x, 0, -1)
+    assert y.shape == (3, 4, 5, 2) and torch.moveaxis(x, 3, 0).shape == (5, 2, 3, 4)
+    (y * torch.arange(2.0)).sum().backward()  # weight 0 for x[0], 1 for x[1]
+    np.testing.assert_array_equal(x.grad.numpy()[0], 0.0)
+    np.testing.assert_array_equal(x.grad.numpy()[1], 1.0)
+    base = torch.zeros(2, 3)
+    base.movedim(0, 1)[2, 1] = 7.0  # a view: writes reach the base
+    assert base[1, 2].item() == 7.0
+    with pytest.raises(RuntimeError, match=r"should contain the same number of dims as destination \(\[2\] dims\)"):
+        x.movedim((0, 1), (2,))
+    with pytest.raises(RuntimeError, match=r"repeated dim in `source` \(\[0, 0\]\)"):
+        x.movedim((0, 0), (1, 2))
+    with pytest.raises(IndexError, match="Dimension out of range"):
+        x.movedim(5, 0)

@@ -99,7 +99,7 @@ _FUNCTION_FORMS = (
     "isnan isfinite isinf sign clone detach numel masked_fill allclose equal eq ne lt le gt ge "
     "add sub mul div divide true_divide pow lerp remainder sgn subtract multiply "
     # the ops of api/more_methods.py
-    "floor ceil trunc fix round frac log2 exp2 expm1 tan cumsum cumprod tril triu flip roll diag norm "
+    "floor ceil trunc fix round frac log2 exp2 expm1 tan cumsum cumprod tril triu flip roll diag norm movedim moveaxis "
     "scatter scatter_add multinomial"
 ).split()
 for _name in _FUNCTION_FORMS:

@@ -128,6 +128,25 @@ class MoreMethods:
             return self.clone()
         return shaping.Flip.apply(self, dims=axes)
 
+    def movedim(self, source: Any, destination: Any) -> Tensor:
+        """Move dims ``source`` to positions ``destination``; the others keep their order (a permute view)."""
+        n = self._data.ndim
+        src = [check_dim(d, n) for d in (source if isinstance(source, (list, tuple)) else [source])]
+        dst = [check_dim(d, n) for d in (destination if isinstance(destination, (list, tuple)) else [destination])]
+        if len(src) != len(dst):
+            raise RuntimeError(
+                f"movedim: Invalid source or destination dims: source ({src} dims) should contain the same "
+                f"number of dims as destination ({dst} dims)"
+            )
+        for name, dims in (("source", src), ("destination", dst)):
+            if len(set(dims)) != len(dims):
+                raise RuntimeError(f"movedim: repeated dim in `{name}` ({dims})")
+        rest = iter(d for d in range(n) if d not in src)
+        placed = dict(zip(dst, src))
+        return self.permute(*[placed[i] if i in placed else next(rest) for i in range(n)])
+
+    moveaxis = movedim
+
     def roll(self, shifts: Any, dims: Any = None) -> Tensor:
         shift_t = _int_args((shifts,), "roll")
         n = self._data.ndim

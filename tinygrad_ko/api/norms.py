@@ -69,7 +69,7 @@ def matrix_norm(
     if ord == "fro":
         return vector_norm(x, 2, (rows, cols), keepdim)
     if ord in ("nuc", 2, -2):
-        values = svdvals(x.permute(*[d for d in range(n) if d not in (rows, cols)], rows, cols))
+        values = svdvals(x.movedim((rows, cols), (-2, -1)))
         if ord == "nuc" or values._data.shape[-1] == 0:  # no singular values (an empty matrix): 0
             out = values.sum(-1)
         else:
