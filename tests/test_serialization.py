@@ -179,6 +179,15 @@ def test_checkpoint_dict_round_trips_exactly_and_resumes_training(tmp_path, suff
     assert opt2.param_groups[0]["lr"] == opt.param_groups[0]["lr"] == 1e-3 * 0.5**3
 
 
+def test_a_bare_tensor_or_list_round_trips(tmp_path):
+    torch.save(torch.arange(3.0), tmp_path / "t.safetensors")
+    assert list(safetensors.numpy.load_file(str(tmp_path / "t.safetensors"))) == ["tensor"]
+    assert torch.load(tmp_path / "t.safetensors").tolist() == [0.0, 1.0, 2.0]
+    torch.save([torch.ones(2), 3, "x"], tmp_path / "l.pt")
+    back = torch.load(tmp_path / "l.pt")
+    assert back[0].tolist() == [1.0, 1.0] and back[1:] == [3, "x"]
+
+
 def test_checkpoint_dict_in_safetensors_names_tensors_by_path(tmp_path):
     _, _, _, ckpt = trained_checkpoint()
     path = tmp_path / "ckpt.safetensors"

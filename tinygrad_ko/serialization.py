@@ -108,11 +108,11 @@ def _flatten(obj: Any) -> tuple[dict[str, np.ndarray], Any]:
     def encode(x: Any, path: list[str]) -> Any:
         where = ".".join(path) or "the object"
         if isinstance(x, (Tensor, np.ndarray)):
-            name = where
+            name = base = ".".join(path) or "tensor"  # a bare torch.save(tensor): one entry named "tensor"
             n = 1
             while name in arrays or name in _RESERVED:
                 n += 1
-                name = f"{where}#{n}"
+                name = f"{base}#{n}"
             arrays[name] = _array(x, where)
             return {"$t": name}
         if x is None or isinstance(x, (bool, str)):
