@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import time
 from pathlib import Path
 
 import numpy as np
@@ -327,7 +326,6 @@ def test_a_2000_node_graph_gives_a_page_of_a_few_mb(tmp_path):
     y = x
     for _ in range(1000):
         y = y * 1.01 + 0.1
-    start = time.perf_counter()
     trace = viz.trace_backward(y.sum(), params={"x": x})
     assert len(trace.nodes) == 2002 and len(trace) == 2003
     path = trace.to_html(tmp_path / "big.html", layout="python")  # max_nodes=300 by default
@@ -340,7 +338,6 @@ def test_a_2000_node_graph_gives_a_page_of_a_few_mb(tmp_path):
     # stepping touches only what changed: at most a few gradient texts and edges per step
     assert max(len(s["ch"]) for s in data["steps"]) <= 1 and max(len(s["e"]) for s in data["steps"]) <= 1
     assert sum(1 for s in data["steps"] if s.get("hidden")) == 2002 - 300  # one step per hidden node
-    assert time.perf_counter() - start < 120  # a hang guard, not a timing assertion
 
 
 # ---- the command line ------------------------------------------------------------------------------
