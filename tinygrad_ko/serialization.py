@@ -67,7 +67,7 @@ def save(
             raise TypeError(f"save: metadata must be a JSON-able dict: {e}") from None
     path = None if hasattr(f, "write") else os.fspath(f)
     if path is not None and path.endswith(".safetensors"):
-        payload = _safetensors_bytes(arrays, tree, metadata if metadata is not None else None, path)
+        payload = _safetensors_bytes(arrays, tree, metadata, path)
     else:
         extra = {}
         if tree is not None:
